@@ -1,0 +1,136 @@
+//! Administrative commands: `verbosity`, `stats`, `shutdown`, `cache_memlimit`.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{put_noreply, put_number};
+use crate::error::{RequestError, RequestErrorKind};
+use crate::number::parse_u32;
+use crate::tokens::Tokens;
+
+/// `verbosity <level> [noreply]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verbosity {
+    /// The requested logging level.
+    pub level: u32,
+    /// Do not answer.
+    pub noreply: bool,
+}
+
+impl Verbosity {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Result<Verbosity, RequestError> {
+        let n = tokens.ntokens();
+        if n != 3 && n != 4 {
+            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+        }
+        let noreply = tokens.noreply(line);
+        let level = parse_u32(tokens.get(line, 1))
+            .ok_or(RequestError::new(RequestErrorKind::BadCommandLine, noreply))?;
+        Ok(Verbosity { level, noreply })
+    }
+
+    /// Append the wire form.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(b"verbosity ");
+        put_number(dst, self.level);
+        put_noreply(dst, self.noreply);
+        dst.put_slice(b"\r\n");
+    }
+}
+
+/// `stats [group [args...]]`: `stats`, `stats settings`, `stats items`, `stats slabs`,
+/// `stats reset`, ...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// The words after `stats`; empty for the general statistics.
+    pub args: Vec<Bytes>,
+}
+
+impl Stats {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Stats {
+        Stats {
+            args: (1..tokens.count())
+                .map(|i| {
+                    let (s, e) = tokens.span(i);
+                    line.slice(s..e)
+                })
+                .collect(),
+        }
+    }
+
+    /// The statistics group (`settings`, `items`, ...), or `None` for the general ones.
+    pub fn group(&self) -> Option<&[u8]> {
+        self.args.first().map(|b| &b[..])
+    }
+
+    /// Append the wire form.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(b"stats");
+        for arg in &self.args {
+            dst.put_u8(b' ');
+            dst.put_slice(arg);
+        }
+        dst.put_slice(b"\r\n");
+    }
+}
+
+/// `shutdown [graceful]`. memcached answers `ERROR: shutdown not enabled` unless started with
+/// `-A`, so the decision belongs to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// `shutdown`
+    Immediate,
+    /// `shutdown graceful`
+    Graceful,
+    /// Any other argument (`CLIENT_ERROR invalid shutdown mode` when shutdown is enabled).
+    Invalid,
+}
+
+impl ShutdownMode {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> ShutdownMode {
+        match tokens.ntokens() {
+            2 => ShutdownMode::Immediate,
+            3 if tokens.get(line, 1) == b"graceful" => ShutdownMode::Graceful,
+            _ => ShutdownMode::Invalid,
+        }
+    }
+
+    /// Append the wire form (`Invalid` is sent as an unknown mode word).
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(match self {
+            ShutdownMode::Immediate => b"shutdown\r\n".as_slice(),
+            ShutdownMode::Graceful => b"shutdown graceful\r\n",
+            ShutdownMode::Invalid => b"shutdown invalid\r\n",
+        });
+    }
+}
+
+/// `cache_memlimit <megabytes> [noreply]`: change the memory limit at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheMemlimit {
+    /// The new limit in megabytes.
+    pub megabytes: u32,
+    /// Do not answer.
+    pub noreply: bool,
+}
+
+impl CacheMemlimit {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Result<CacheMemlimit, RequestError> {
+        let n = tokens.ntokens();
+        if n != 3 && n != 4 {
+            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+        }
+        let noreply = tokens.noreply(line);
+        // memcached answers a malformed size with a plain `ERROR`.
+        let megabytes = parse_u32(tokens.get(line, 1))
+            .ok_or(RequestError::new(RequestErrorKind::UnknownCommand, noreply))?;
+        Ok(CacheMemlimit { megabytes, noreply })
+    }
+
+    /// Append the wire form.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(b"cache_memlimit ");
+        put_number(dst, self.megabytes);
+        put_noreply(dst, self.noreply);
+        dst.put_slice(b"\r\n");
+    }
+}

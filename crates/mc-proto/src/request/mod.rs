@@ -1,0 +1,128 @@
+//! Requests: what a client sends and a server decodes.
+//!
+//! One file per command family, each with its parser (used by [`RequestDecoder`]) and its
+//! encoder (used by clients through [`Request::encode`]).
+
+mod admin;
+mod arithmetic;
+mod decoder;
+mod delete;
+mod flush_all;
+mod retrieval;
+mod storage;
+mod touch;
+
+pub use admin::{CacheMemlimit, ShutdownMode, Stats, Verbosity};
+pub use arithmetic::{Arithmetic, ArithmeticOp};
+pub use decoder::{Limits, RequestDecoder};
+pub use delete::Delete;
+pub use flush_all::FlushAll;
+pub use retrieval::{Get, GetCommand, Keys, KeysIter};
+pub use storage::{Store, StoreCommand};
+pub use touch::Touch;
+
+use bytes::{BufMut, BytesMut};
+
+use crate::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
+
+/// One memcached request, text or meta protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `get`, `gets`, `gat`, `gats` (and the ancient alias `bget`).
+    Get(Get),
+    /// `set`, `add`, `replace`, `append`, `prepend`, `cas` with their data block.
+    Store(Store),
+    /// `delete <key> [0] [noreply]`.
+    Delete(Delete),
+    /// `incr`/`decr <key> <delta> [noreply]`.
+    Arithmetic(Arithmetic),
+    /// `touch <key> <exptime> [noreply]`.
+    Touch(Touch),
+    /// `flush_all [delay] [noreply]`.
+    FlushAll(FlushAll),
+    /// `version`.
+    Version,
+    /// `verbosity <level> [noreply]`.
+    Verbosity(Verbosity),
+    /// `quit`: the server closes the connection.
+    Quit,
+    /// `stats [args...]`.
+    Stats(Stats),
+    /// `shutdown [graceful]`.
+    Shutdown(ShutdownMode),
+    /// `cache_memlimit <megabytes> [noreply]`.
+    CacheMemlimit(CacheMemlimit),
+    /// Meta get: `mg <key> <flags>*`.
+    MetaGet(MetaGet),
+    /// Meta set: `ms <key> <datalen> <flags>*` with a data block.
+    MetaSet(MetaSet),
+    /// Meta delete: `md <key> <flags>*`.
+    MetaDelete(MetaDelete),
+    /// Meta arithmetic: `ma <key> <flags>*`.
+    MetaArithmetic(MetaArithmetic),
+    /// Meta no-op: `mn`, answered with `MN` (marks the end of a quiet-mode batch).
+    MetaNoop,
+    /// Meta debug: `me <key> [b]`.
+    MetaDebug(MetaDebug),
+}
+
+impl Request {
+    /// Append this request's wire form to `dst`.
+    ///
+    /// Encoding does not validate: a client checks keys (see [`crate::check_key`]) before
+    /// building a request.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        match self {
+            Request::Get(r) => r.encode(dst),
+            Request::Store(r) => r.encode(dst),
+            Request::Delete(r) => r.encode(dst),
+            Request::Arithmetic(r) => r.encode(dst),
+            Request::Touch(r) => r.encode(dst),
+            Request::FlushAll(r) => r.encode(dst),
+            Request::Version => dst.put_slice(b"version\r\n"),
+            Request::Verbosity(r) => r.encode(dst),
+            Request::Quit => dst.put_slice(b"quit\r\n"),
+            Request::Stats(r) => r.encode(dst),
+            Request::Shutdown(mode) => mode.encode(dst),
+            Request::CacheMemlimit(r) => r.encode(dst),
+            Request::MetaGet(r) => r.encode(dst),
+            Request::MetaSet(r) => r.encode(dst),
+            Request::MetaDelete(r) => r.encode(dst),
+            Request::MetaArithmetic(r) => r.encode(dst),
+            Request::MetaNoop => dst.put_slice(b"mn\r\n"),
+            Request::MetaDebug(r) => r.encode(dst),
+        }
+    }
+
+    /// True when the client asked not to be answered (`noreply`, or `q` on meta commands, which
+    /// only hides the nominal answer).
+    pub fn is_noreply(&self) -> bool {
+        match self {
+            Request::Store(r) => r.noreply,
+            Request::Delete(r) => r.noreply,
+            Request::Arithmetic(r) => r.noreply,
+            Request::Touch(r) => r.noreply,
+            Request::FlushAll(r) => r.noreply,
+            Request::Verbosity(r) => r.noreply,
+            Request::CacheMemlimit(r) => r.noreply,
+            Request::MetaGet(r) => r.flags.options().quiet,
+            Request::MetaSet(r) => r.flags.options().quiet,
+            Request::MetaDelete(r) => r.flags.options().quiet,
+            Request::MetaArithmetic(r) => r.flags.options().quiet,
+            _ => false,
+        }
+    }
+}
+
+/// Write a decimal number.
+pub(crate) fn put_number<N: itoa::Integer>(dst: &mut BytesMut, n: N) {
+    let mut buf = itoa::Buffer::new();
+    dst.put_slice(buf.format(n).as_bytes());
+}
+
+/// Write ` noreply` when asked to.
+pub(crate) fn put_noreply(dst: &mut BytesMut, noreply: bool) {
+    if noreply {
+        dst.put_slice(b" noreply");
+    }
+}

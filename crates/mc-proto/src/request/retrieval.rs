@@ -1,0 +1,190 @@
+//! `get`, `gets`, `gat`, `gats`: fetch one or more keys.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::put_number;
+use crate::error::{RequestError, RequestErrorKind};
+use crate::number::parse_i32;
+use crate::tokens::{words, Tokens};
+use crate::KEY_MAX_LENGTH;
+
+/// Which retrieval command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GetCommand {
+    /// `get <key>*`
+    Get,
+    /// `gets <key>*`: also return CAS uniques.
+    Gets,
+    /// `gat <exptime> <key>*`: get and touch.
+    Gat,
+    /// `gats <exptime> <key>*`: get and touch, returning CAS uniques.
+    Gats,
+}
+
+impl GetCommand {
+    /// The command word on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            GetCommand::Get => "get",
+            GetCommand::Gets => "gets",
+            GetCommand::Gat => "gat",
+            GetCommand::Gats => "gats",
+        }
+    }
+
+    /// True when `VALUE` lines carry the CAS unique.
+    pub fn returns_cas(self) -> bool {
+        matches!(self, GetCommand::Gets | GetCommand::Gats)
+    }
+
+    /// True when the command also updates the items' expiry.
+    pub fn touches(self) -> bool {
+        matches!(self, GetCommand::Gat | GetCommand::Gats)
+    }
+}
+
+/// A retrieval request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Get {
+    /// Which command.
+    pub command: GetCommand,
+    /// New expiry for `gat`/`gats`; 0 and ignored for `get`/`gets`.
+    pub exptime: i32,
+    /// The keys, in request order (duplicates allowed, as in memcached).
+    pub keys: Keys,
+}
+
+impl Get {
+    /// Parse a retrieval line whose command token was recognised as `command`.
+    pub(crate) fn parse(
+        command: GetCommand,
+        line: &Bytes,
+        tokens: &Tokens,
+    ) -> Result<Get, RequestError> {
+        if tokens.ntokens() < 3 {
+            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+        }
+        let mut first_key = 1;
+        let mut exptime = 0;
+        if command.touches() {
+            exptime = parse_i32(tokens.get(line, 1))
+                .ok_or(RequestError::always(RequestErrorKind::InvalidExptime))?;
+            first_key = 2;
+        }
+        let start = if first_key < tokens.count() {
+            tokens.span(first_key).0
+        } else {
+            tokens.rest().unwrap_or(line.len())
+        };
+        let keys = line.slice(start..);
+        // memcached rejects the whole line when any key is too long, discarding the values it
+        // had already gathered for the earlier keys.
+        if words(&keys).any(|(s, e)| e - s > KEY_MAX_LENGTH) {
+            return Err(RequestError::always(RequestErrorKind::BadCommandLine));
+        }
+        Ok(Get {
+            command,
+            exptime,
+            keys: Keys(keys),
+        })
+    }
+
+    /// Append the wire form.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(self.command.name().as_bytes());
+        if self.command.touches() {
+            dst.put_u8(b' ');
+            put_number(dst, self.exptime);
+        }
+        for key in self.keys.iter() {
+            dst.put_u8(b' ');
+            dst.put_slice(&key);
+        }
+        dst.put_slice(b"\r\n");
+    }
+}
+
+/// The keys of a retrieval request, kept as one shared buffer and split on demand, so decoding a
+/// multi-key `get` allocates nothing.
+#[derive(Clone)]
+pub struct Keys(Bytes);
+
+impl Keys {
+    /// Keys from a list (for clients building a request).
+    pub fn new<I, K>(keys: I) -> Keys
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<[u8]>,
+    {
+        let mut buf = BytesMut::new();
+        for key in keys {
+            if !buf.is_empty() {
+                buf.put_u8(b' ');
+            }
+            buf.put_slice(key.as_ref());
+        }
+        Keys(buf.freeze())
+    }
+
+    /// Iterate over the keys; each is a zero-copy slice of the request.
+    pub fn iter(&self) -> KeysIter {
+        KeysIter {
+            buf: self.0.clone(),
+            pos: 0,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        words(&self.0).count()
+    }
+
+    /// True when there are no keys (possible only for `gat <exptime>` with no key).
+    pub fn is_empty(&self) -> bool {
+        words(&self.0).next().is_none()
+    }
+}
+
+impl PartialEq for Keys {
+    fn eq(&self, other: &Keys) -> bool {
+        words(&self.0)
+            .map(|(s, e)| &self.0[s..e])
+            .eq(words(&other.0).map(|(s, e)| &other.0[s..e]))
+    }
+}
+
+impl Eq for Keys {}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Keys {
+    type Item = Bytes;
+    type IntoIter = KeysIter;
+    fn into_iter(self) -> KeysIter {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Keys`].
+#[derive(Debug, Clone)]
+pub struct KeysIter {
+    buf: Bytes,
+    pos: usize,
+}
+
+impl Iterator for KeysIter {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        let rest = &self.buf[self.pos..];
+        let skip = rest.iter().position(|&b| b != b' ')?;
+        let start = self.pos + skip;
+        let end = memchr::memchr(b' ', &self.buf[start..]).map_or(self.buf.len(), |n| start + n);
+        self.pos = end;
+        Some(self.buf.slice(start..end))
+    }
+}

@@ -1,0 +1,154 @@
+//! `set`, `add`, `replace`, `append`, `prepend`, `cas`: store a value sent as a data block.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{put_noreply, put_number};
+use crate::error::{RequestError, RequestErrorKind};
+use crate::number::{parse_i32, parse_u32, parse_u64};
+use crate::tokens::Tokens;
+use crate::KEY_MAX_LENGTH;
+
+/// Which storage command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreCommand {
+    /// Store unconditionally.
+    Set,
+    /// Store only if the key is absent.
+    Add,
+    /// Store only if the key is present.
+    Replace,
+    /// Add the data after the existing value (flags and expiry are kept).
+    Append,
+    /// Add the data before the existing value (flags and expiry are kept).
+    Prepend,
+    /// Store only if the item's CAS unique still equals the given one.
+    Cas,
+}
+
+impl StoreCommand {
+    /// The command word on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreCommand::Set => "set",
+            StoreCommand::Add => "add",
+            StoreCommand::Replace => "replace",
+            StoreCommand::Append => "append",
+            StoreCommand::Prepend => "prepend",
+            StoreCommand::Cas => "cas",
+        }
+    }
+}
+
+/// A storage request with its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    /// Which command.
+    pub command: StoreCommand,
+    /// The key.
+    pub key: Bytes,
+    /// Opaque client flags stored with the value.
+    pub flags: u32,
+    /// Expiry: 0 never, up to 30 days relative seconds, above that a Unix time, negative expired.
+    pub exptime: i32,
+    /// The CAS unique to compare against (`cas` only; 0 otherwise).
+    pub cas: u64,
+    /// The value.
+    pub data: Bytes,
+    /// Do not answer.
+    pub noreply: bool,
+}
+
+/// A validated storage command line, waiting for its data block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreHeader {
+    pub(crate) command: StoreCommand,
+    pub(crate) key: (usize, usize),
+    pub(crate) flags: u32,
+    pub(crate) exptime: i32,
+    pub(crate) cas: u64,
+    pub(crate) len: usize,
+    pub(crate) noreply: bool,
+}
+
+impl StoreHeader {
+    /// Validate a storage line the way memcached's `process_update_command` does, in its order.
+    pub(crate) fn parse(
+        command: StoreCommand,
+        line: &[u8],
+        tokens: &Tokens,
+    ) -> Result<StoreHeader, RequestError> {
+        let with_cas = command == StoreCommand::Cas;
+        let expected = if with_cas { 7 } else { 6 };
+        let n = tokens.ntokens();
+        if n != expected && n != expected + 1 {
+            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+        }
+        let noreply = tokens.noreply(line);
+        let bad = || RequestError::new(RequestErrorKind::BadCommandLine, noreply);
+        let key = tokens.span(1);
+        if key.1 - key.0 > KEY_MAX_LENGTH {
+            return Err(bad());
+        }
+        let flags = parse_u32(tokens.get(line, 2));
+        let exptime = parse_i32(tokens.get(line, 3));
+        let len = parse_i32(tokens.get(line, 4));
+        let (Some(flags), Some(exptime), Some(len)) = (flags, exptime, len) else {
+            return Err(bad());
+        };
+        let cas = if with_cas {
+            parse_u64(tokens.get(line, 5)).ok_or_else(bad)?
+        } else {
+            0
+        };
+        // memcached rejects negative lengths and ones that would overflow with the CRLF added.
+        if len < 0 || len > i32::MAX - 2 {
+            return Err(bad());
+        }
+        Ok(StoreHeader {
+            command,
+            key,
+            flags,
+            exptime,
+            cas,
+            len: len as usize,
+            noreply,
+        })
+    }
+
+    /// The request, still without its data, from the line the header was parsed from.
+    pub(crate) fn into_store(self, line: &Bytes) -> Store {
+        Store {
+            command: self.command,
+            key: line.slice(self.key.0..self.key.1),
+            flags: self.flags,
+            exptime: self.exptime,
+            cas: self.cas,
+            data: Bytes::new(),
+            noreply: self.noreply,
+        }
+    }
+}
+
+impl Store {
+    /// Append the wire form: the command line and the data block.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.reserve(self.key.len() + self.data.len() + 48);
+        dst.put_slice(self.command.name().as_bytes());
+        dst.put_u8(b' ');
+        dst.put_slice(&self.key);
+        dst.put_u8(b' ');
+        put_number(dst, self.flags);
+        dst.put_u8(b' ');
+        put_number(dst, self.exptime);
+        dst.put_u8(b' ');
+        put_number(dst, self.data.len());
+        if self.command == StoreCommand::Cas {
+            dst.put_u8(b' ');
+            put_number(dst, self.cas);
+        }
+        put_noreply(dst, self.noreply);
+        dst.put_slice(b"\r\n");
+        dst.put_slice(&self.data);
+        dst.put_slice(b"\r\n");
+    }
+}

@@ -1,0 +1,51 @@
+//! `touch <key> <exptime> [noreply]`.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{put_noreply, put_number};
+use crate::error::{RequestError, RequestErrorKind};
+use crate::number::parse_i32;
+use crate::tokens::Tokens;
+use crate::KEY_MAX_LENGTH;
+
+/// Update a key's expiry without fetching it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touch {
+    /// The key.
+    pub key: Bytes,
+    /// The new expiry.
+    pub exptime: i32,
+    /// Do not answer.
+    pub noreply: bool,
+}
+
+impl Touch {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Result<Touch, RequestError> {
+        let n = tokens.ntokens();
+        if n != 4 && n != 5 {
+            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+        }
+        let noreply = tokens.noreply(line);
+        let (s, e) = tokens.span(1);
+        if e - s > KEY_MAX_LENGTH {
+            return Err(RequestError::new(RequestErrorKind::BadCommandLine, noreply));
+        }
+        let exptime = parse_i32(tokens.get(line, 2))
+            .ok_or(RequestError::new(RequestErrorKind::InvalidExptime, noreply))?;
+        Ok(Touch {
+            key: line.slice(s..e),
+            exptime,
+            noreply,
+        })
+    }
+
+    /// Append the wire form.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(b"touch ");
+        dst.put_slice(&self.key);
+        dst.put_u8(b' ');
+        put_number(dst, self.exptime);
+        put_noreply(dst, self.noreply);
+        dst.put_slice(b"\r\n");
+    }
+}

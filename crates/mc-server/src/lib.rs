@@ -1,0 +1,1 @@
+//! A memcached-compatible server. Work in progress: see issue #3.
