@@ -1,1 +1,170 @@
-fn main() {}
+//! Developer tasks for the workspace: `cargo xtask <task>`.
+//!
+//! * `ci` — formatting check, clippy with warnings denied, every test, and the docs; what CI runs.
+//! * `fuzz [--seconds N] [TARGET...]` — run each fuzz target for a bounded time (needs
+//!   `cargo install cargo-fuzz`; the stable toolchain is used with `RUSTC_BOOTSTRAP=1`).
+//! * `bench proto` — the codec's criterion benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// Run a command, echoing it, and fail with its name when it fails.
+fn run(mut cmd: Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: running {shown}");
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    eprintln!(
+        "xtask: {shown} finished in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+fn ci() -> Result {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+
+    let mut test = cargo();
+    test.args(["test", "--workspace", "--all-features"]);
+    run(test)?;
+
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(doc)
+}
+
+/// Every fuzz crate in the workspace (`crates/*/fuzz`) and its targets.
+fn fuzz_targets() -> Result<Vec<(PathBuf, String)>> {
+    let mut found = Vec::new();
+    let crates = workspace_root().join("crates");
+    let entries = std::fs::read_dir(&crates).map_err(|e| format!("{}: {e}", crates.display()))?;
+    for entry in entries.flatten() {
+        let dir = entry.path().join("fuzz");
+        let Ok(targets) = std::fs::read_dir(dir.join("fuzz_targets")) else {
+            continue;
+        };
+        for target in targets.flatten() {
+            let path = target.path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    found.push((dir.clone(), stem.to_string()));
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn fuzz(args: &[String]) -> Result {
+    let mut seconds = 60u64;
+    let mut wanted = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--seconds" {
+            seconds = iter
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or("--seconds needs a whole number")?;
+        } else {
+            wanted.push(arg.clone());
+        }
+    }
+    let has_cargo_fuzz = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        return Err("cargo-fuzz is missing: run `cargo install cargo-fuzz`".into());
+    }
+    let targets = fuzz_targets()?;
+    let selected: Vec<_> = targets
+        .iter()
+        .filter(|(_, name)| wanted.is_empty() || wanted.contains(name))
+        .collect();
+    if selected.is_empty() {
+        return Err(format!("no fuzz target matches {wanted:?}"));
+    }
+    for (dir, name) in selected {
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(dir)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", "-O", name, "--"])
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-rss_limit_mb=2048")
+            .arg("-timeout=10");
+        run(cmd)?;
+    }
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result {
+    match args.first().map(String::as_str) {
+        Some("proto") | None => {
+            let mut cmd = cargo();
+            cmd.args(["bench", "-p", "mc-proto", "--bench", "decode"]);
+            cmd.args(&args[args.len().min(1)..]);
+            run(cmd)
+        }
+        Some(other) => Err(format!(
+            "unknown benchmark {other:?}; available: proto (server and client benchmarks come with their crates)"
+        )),
+    }
+}

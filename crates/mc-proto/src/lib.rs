@@ -42,6 +42,8 @@
 //! assert!(!err.closes_connection());
 //! ```
 
+#![forbid(unsafe_code)]
+
 #[cfg(feature = "codec")]
 pub mod codec;
 mod error;

@@ -154,6 +154,21 @@ impl RequestDecoder {
     }
 
     fn parse_line(&mut self, line: Bytes) -> Result<Parsed, RequestError> {
+        // The hot path: a plain `get`/`gets` needs no tokenizing.
+        if line.starts_with(b"get ") {
+            return Ok(Parsed::Done(Request::Get(Get::parse_fast(
+                GetCommand::Get,
+                line,
+                4,
+            )?)));
+        }
+        if line.starts_with(b"gets ") {
+            return Ok(Parsed::Done(Request::Get(Get::parse_fast(
+                GetCommand::Gets,
+                line,
+                5,
+            )?)));
+        }
         let tokens = Tokens::split(&line);
         let unknown = || Err(RequestError::always(RequestErrorKind::UnknownCommand));
         let command = tokens.get(&line, 0);
@@ -174,13 +189,18 @@ impl RequestDecoder {
                 _ => unknown(),
             };
         }
-        let get = |c| done(Request::Get(Get::parse(c, &line, &tokens)?));
         let arithmetic = |op| done(Request::Arithmetic(Arithmetic::parse(op, &line, &tokens)?));
+        let get_command = match command {
+            b"get" | b"bget" => Some(GetCommand::Get),
+            b"gets" => Some(GetCommand::Gets),
+            b"gat" => Some(GetCommand::Gat),
+            b"gats" => Some(GetCommand::Gats),
+            _ => None,
+        };
+        if let Some(get_command) = get_command {
+            return done(Request::Get(Get::parse(get_command, line, &tokens)?));
+        }
         match command {
-            b"get" | b"bget" => get(GetCommand::Get),
-            b"gets" => get(GetCommand::Gets),
-            b"gat" => get(GetCommand::Gat),
-            b"gats" => get(GetCommand::Gats),
             // memcached requires three tokens before it even looks at a `g...` command's name.
             _ if command[0] == b'g' => unknown(),
             b"set" => self.store(StoreCommand::Set, &line, &tokens),

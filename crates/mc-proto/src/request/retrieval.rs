@@ -1,6 +1,6 @@
 //! `get`, `gets`, `gat`, `gats`: fetch one or more keys.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::put_number;
 use crate::error::{RequestError, RequestErrorKind};
@@ -58,7 +58,7 @@ impl Get {
     /// Parse a retrieval line whose command token was recognised as `command`.
     pub(crate) fn parse(
         command: GetCommand,
-        line: &Bytes,
+        mut line: Bytes,
         tokens: &Tokens,
     ) -> Result<Get, RequestError> {
         if tokens.ntokens() < 3 {
@@ -67,7 +67,7 @@ impl Get {
         let mut first_key = 1;
         let mut exptime = 0;
         if command.touches() {
-            exptime = parse_i32(tokens.get(line, 1))
+            exptime = parse_i32(tokens.get(&line, 1))
                 .ok_or(RequestError::always(RequestErrorKind::InvalidExptime))?;
             first_key = 2;
         }
@@ -76,7 +76,27 @@ impl Get {
         } else {
             tokens.rest().unwrap_or(line.len())
         };
-        let keys = line.slice(start..);
+        line.advance(start);
+        Get::with_keys(command, exptime, line)
+    }
+
+    /// The fast path for the most common request, `get <keys>` / `gets <keys>`: no tokenizing,
+    /// the keys stay in the line buffer. `offset` is where the keys start. Returns the line back
+    /// when it needs the general path.
+    pub(crate) fn parse_fast(
+        command: GetCommand,
+        mut line: Bytes,
+        offset: usize,
+    ) -> Result<Get, RequestError> {
+        line.advance(offset);
+        if line.iter().all(|&b| b == b' ') {
+            // memcached wants at least one key.
+            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+        }
+        Get::with_keys(command, 0, line)
+    }
+
+    fn with_keys(command: GetCommand, exptime: i32, keys: Bytes) -> Result<Get, RequestError> {
         // memcached rejects the whole line when any key is too long, discarding the values it
         // had already gathered for the earlier keys.
         if words(&keys).any(|(s, e)| e - s > KEY_MAX_LENGTH) {
