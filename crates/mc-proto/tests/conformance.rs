@@ -2,14 +2,15 @@
 //! lines the decoder produces, in order, must be the error lines memcached sent, and the
 //! connection must close exactly when memcached closed it.
 //!
-//! The data (`tests/data/memcached-1.6.18-edge-cases.json`) was captured from Debian's
+//! The data (`crates/mc-testkit/data/memcached-1.6.18-edge-cases.json`) was captured from Debian's
 //! memcached 1.6.18. Answers that come from stored data rather than from parsing (values, hits,
 //! misses) are the server's to reproduce and are checked by `mc-server`'s tests.
 
 mod common;
 
-use common::{decode_all, latin1, Event};
+use common::{decode_all, Event};
 use mc_proto::Request;
+use mc_testkit::latin1;
 use serde_json::Value;
 
 /// Rows whose error lines are produced by the store, not the parser, with the reason.
@@ -25,8 +26,8 @@ const STORE_ERRORS: &[(&str, &str)] = &[
 ];
 
 fn cases() -> Vec<Value> {
-    let text = include_str!("data/memcached-1.6.18-edge-cases.json");
-    let doc: Value = serde_json::from_str(text).expect("valid conformance JSON");
+    let doc: Value =
+        serde_json::from_str(mc_testkit::EDGE_CASES_JSON).expect("valid conformance JSON");
     doc["cases"].as_array().expect("cases array").clone()
 }
 

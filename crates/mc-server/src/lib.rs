@@ -1,1 +1,38 @@
-//! A memcached-compatible server. Work in progress: see issue #3.
+//! A memcached-compatible server.
+//!
+//! `mc-server` speaks memcached's text and meta protocols byte for byte (through
+//! [`mc_proto`]), takes memcached's command-line flags, and keeps items in slab-allocated memory
+//! bounded by `-m`, evicting the least recently used when full.
+//!
+//! It runs as the `mc-server` binary or in-process:
+//!
+//! ```
+//! use mc_server::{Config, RunningServer};
+//! use std::io::{Read, Write};
+//!
+//! let server = RunningServer::start(Config::ephemeral()).unwrap();
+//! let addr = server.local_addr().unwrap();
+//! let mut conn = std::net::TcpStream::connect(addr).unwrap();
+//! conn.write_all(b"set greeting 0 0 5\r\nhello\r\nget greeting\r\n").unwrap();
+//! let mut answer = vec![0; 64];
+//! let mut got = 0;
+//! while !answer[..got].ends_with(b"END\r\n") {
+//!     got += conn.read(&mut answer[got..]).unwrap();
+//! }
+//! assert_eq!(&answer[..got], b"STORED\r\nVALUE greeting 0 5\r\nhello\r\nEND\r\n");
+//! server.shutdown();
+//! ```
+//!
+//! Layers, as in pelikan: [`storage`] (items, slabs, LRU, index; no I/O), `commands` (requests
+//! against the store), `server` (sockets and event loops).
+
+pub mod cli;
+pub mod clock;
+mod commands;
+pub mod config;
+mod server;
+pub mod stats;
+pub mod storage;
+
+pub use config::Config;
+pub use server::{RunningServer, Server, ServerError, ShutdownHandle};

@@ -181,7 +181,7 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-impl<'a> IntoIterator for &'a Keys {
+impl IntoIterator for &Keys {
     type Item = Bytes;
     type IntoIter = KeysIter;
     fn into_iter(self) -> KeysIter {

@@ -101,7 +101,7 @@ impl StoreHeader {
             0
         };
         // memcached rejects negative lengths and ones that would overflow with the CRLF added.
-        if len < 0 || len > i32::MAX - 2 {
+        if !(0..=i32::MAX - 2).contains(&len) {
             return Err(bad());
         }
         Ok(StoreHeader {

@@ -68,8 +68,3 @@ pub fn decode_one(input: &[u8]) -> Result<Request, RequestError> {
         None => unreachable!("length checked"),
     }
 }
-
-/// Strings in the conformance data are latin-1: one char per byte.
-pub fn latin1(s: &str) -> Vec<u8> {
-    s.chars().map(|c| c as u32 as u8).collect()
-}

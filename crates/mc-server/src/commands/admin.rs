@@ -1,0 +1,70 @@
+//! `flush_all`, `version`, `verbosity`, `shutdown`, `cache_memlimit`.
+
+use std::sync::atomic::Ordering;
+
+use bytes::BufMut;
+use mc_proto::{CacheMemlimit, FlushAll, ShutdownMode, Verbosity};
+
+use super::{Control, Ctx};
+
+/// The memcached version we answer with. Clients and tools (memccapable among them) read it to
+/// pick protocol features, so it names the memcached release whose protocol we implement.
+pub(crate) const PROTOCOL_VERSION: &str = "1.6.18";
+
+pub(crate) fn flush_all(request: FlushAll, ctx: &mut Ctx<'_>) -> Control {
+    ctx.counters.cmd_flush += 1;
+    let at = match request.delay {
+        Some(delay) if delay > 0 => Some(ctx.expiry(delay)),
+        _ => None,
+    };
+    ctx.store.flush(at, ctx.now);
+    ctx.reply(request.noreply, b"OK\r\n");
+    Control::Continue
+}
+
+pub(crate) fn version(ctx: &mut Ctx<'_>) -> Control {
+    ctx.out.put_slice(b"VERSION ");
+    ctx.out.put_slice(PROTOCOL_VERSION.as_bytes());
+    ctx.out.put_slice(b"\r\n");
+    Control::Continue
+}
+
+pub(crate) fn verbosity(request: Verbosity, ctx: &mut Ctx<'_>) -> Control {
+    // memcached caps the level at its maximum of 2.
+    ctx.shared
+        .verbosity
+        .store(request.level.min(2), Ordering::Relaxed);
+    ctx.reply(request.noreply, b"OK\r\n");
+    Control::Continue
+}
+
+pub(crate) fn shutdown(mode: ShutdownMode, ctx: &mut Ctx<'_>) -> Control {
+    if !ctx.shared.config.enable_shutdown {
+        ctx.out.put_slice(b"ERROR: shutdown not enabled\r\n");
+        return Control::Continue;
+    }
+    match mode {
+        ShutdownMode::Immediate | ShutdownMode::Graceful => Control::Shutdown,
+        ShutdownMode::Invalid => {
+            ctx.out.put_slice(b"CLIENT_ERROR invalid shutdown mode\r\n");
+            Control::Continue
+        }
+    }
+}
+
+pub(crate) fn cache_memlimit(request: CacheMemlimit, ctx: &mut Ctx<'_>) -> Control {
+    let line: &[u8] = if request.megabytes < 8 {
+        b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+    } else if request.megabytes > 1_000_000_000 {
+        b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
+    } else if ctx
+        .store
+        .set_max_bytes(request.megabytes as usize * 1024 * 1024)
+    {
+        b"OK\r\n"
+    } else {
+        b"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n"
+    };
+    ctx.reply(request.noreply, line);
+    Control::Continue
+}

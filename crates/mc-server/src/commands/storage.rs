@@ -1,0 +1,30 @@
+//! `set`, `add`, `replace`, `append`, `prepend`, `cas`.
+
+use mc_proto::Store as StoreRequest;
+
+use super::{Control, Ctx};
+use crate::storage::StoreStatus;
+
+pub(crate) fn store(request: StoreRequest, ctx: &mut Ctx<'_>) -> Control {
+    ctx.counters.cmd_set += 1;
+    let exptime = ctx.expiry(request.exptime);
+    let status = ctx.store.store(
+        request.command,
+        &request.key,
+        request.flags,
+        exptime,
+        request.cas,
+        &request.data,
+        ctx.now,
+    );
+    let line: &[u8] = match status {
+        StoreStatus::Stored(_) => b"STORED\r\n",
+        StoreStatus::NotStored => b"NOT_STORED\r\n",
+        StoreStatus::Exists => b"EXISTS\r\n",
+        StoreStatus::NotFound => b"NOT_FOUND\r\n",
+        StoreStatus::TooLarge => b"SERVER_ERROR object too large for cache\r\n",
+        StoreStatus::NoMemory => b"SERVER_ERROR out of memory storing object\r\n",
+    };
+    ctx.reply(request.noreply, line);
+    Control::Continue
+}

@@ -1,0 +1,17 @@
+//! `touch`.
+
+use mc_proto::Touch;
+
+use super::{Control, Ctx};
+
+pub(crate) fn touch(request: Touch, ctx: &mut Ctx<'_>) -> Control {
+    ctx.counters.cmd_touch += 1;
+    let exptime = ctx.expiry(request.exptime);
+    let line: &[u8] = if ctx.store.touch(&request.key, exptime, ctx.now) {
+        b"TOUCHED\r\n"
+    } else {
+        b"NOT_FOUND\r\n"
+    };
+    ctx.reply(request.noreply, line);
+    Control::Continue
+}

@@ -1,0 +1,275 @@
+//! The network layer: listeners, worker event loops, connections.
+//!
+//! One acceptor thread hands each accepted connection to one of `-t` worker threads, each
+//! running its own single-threaded event loop, as memcached does. Connections share the store
+//! behind one lock, held for a batch of pipelined requests at a time.
+
+mod connection;
+mod listener;
+mod stream;
+mod worker;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::stats::{CommandStats, ConnectionStats};
+use crate::storage::Store;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A listen address did not resolve.
+    #[error("cannot resolve listen address {address:?}: {source}")]
+    Resolve {
+        /// The address as given.
+        address: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// Binding a socket failed (port in use, permission...).
+    #[error("failed to listen on {address}: {source}")]
+    Bind {
+        /// What we tried to bind.
+        address: String,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// A thread or runtime could not be created.
+    #[error("cannot start the server: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// The store and the command counters, guarded together.
+#[derive(Debug)]
+pub(crate) struct Locked {
+    pub(crate) store: Store,
+    pub(crate) counters: CommandStats,
+}
+
+/// What every thread of a server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    locked: Mutex<Locked>,
+    pub(crate) clock: Clock,
+    pub(crate) conn_stats: ConnectionStats,
+    pub(crate) config: Config,
+    pub(crate) verbosity: AtomicU32,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Lock the store. A panic while it was held cannot leave it half-updated in a way that
+    /// matters more than stopping the whole cache would, so a poisoned lock is taken over.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
+        self.locked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+/// A bound listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener, PathBuf),
+}
+
+/// A server whose sockets are bound but which does not serve yet. Binding first lets the
+/// binary report errors, daemonize and drop privileges before any thread starts.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Vec<Listener>,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Bind every configured address.
+    pub fn bind(config: Config) -> Result<Server, ServerError> {
+        let mut listeners = Vec::new();
+        if let Some(path) = &config.unix_socket {
+            // A stale socket file from an earlier run would make bind fail.
+            let _ = std::fs::remove_file(path);
+            let listener = std::os::unix::net::UnixListener::bind(path).map_err(|source| {
+                ServerError::Bind {
+                    address: path.display().to_string(),
+                    source,
+                }
+            })?;
+            listener.set_nonblocking(true)?;
+            listeners.push(Listener::Unix(listener, path.clone()));
+        } else {
+            for host in &config.listen {
+                for addr in resolve(host, config.port)? {
+                    listeners.push(Listener::Tcp(bind_tcp(addr, config.backlog)?));
+                }
+            }
+        }
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            locked: Mutex::new(Locked {
+                store: Store::new(config.store),
+                counters: CommandStats::default(),
+            }),
+            clock: Clock::new(),
+            conn_stats: ConnectionStats::default(),
+            verbosity: AtomicU32::new(config.verbosity),
+            config,
+            shutdown,
+        });
+        Ok(Server { listeners, shared })
+    }
+
+    /// The TCP addresses actually bound (with the real port when 0 was asked for).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| match l {
+                Listener::Tcp(t) => t.local_addr().ok(),
+                Listener::Unix(..) => None,
+            })
+            .collect()
+    }
+
+    /// Start the worker threads and the acceptor.
+    pub fn start(self) -> Result<RunningServer, ServerError> {
+        let addrs = self.local_addrs();
+        let unix_paths: Vec<PathBuf> = self
+            .listeners
+            .iter()
+            .filter_map(|l| match l {
+                Listener::Unix(_, p) => Some(p.clone()),
+                Listener::Tcp(_) => None,
+            })
+            .collect();
+        let (workers, senders) = worker::spawn_workers(&self.shared)?;
+        let acceptor = listener::spawn_acceptor(self.listeners, senders, self.shared.clone())?;
+        let mut threads = workers;
+        threads.push(acceptor);
+        Ok(RunningServer {
+            shared: self.shared,
+            threads,
+            addrs,
+            unix_paths,
+        })
+    }
+}
+
+/// A server serving in background threads. Dropping it stops it.
+#[derive(Debug)]
+pub struct RunningServer {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    addrs: Vec<SocketAddr>,
+    unix_paths: Vec<PathBuf>,
+}
+
+/// A handle that can stop a running server from anywhere (a signal handler, another thread).
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Arc<Shared>);
+
+impl ShutdownHandle {
+    /// Ask the server to stop.
+    pub fn shutdown(&self) {
+        self.0.request_shutdown();
+    }
+}
+
+impl RunningServer {
+    /// Bind and start a server in one step.
+    pub fn start(config: Config) -> Result<RunningServer, ServerError> {
+        Server::bind(config)?.start()
+    }
+
+    /// The first TCP address served (tests and embedders connect here).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.addrs.first().copied()
+    }
+
+    /// Every TCP address served.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A handle to stop the server.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shared.clone())
+    }
+
+    /// Block until the server stops (a `shutdown` command or a [`ShutdownHandle`]).
+    pub fn wait(mut self) {
+        self.join();
+    }
+
+    /// Stop the server and wait for its threads.
+    pub fn shutdown(mut self) {
+        self.shared.request_shutdown();
+        self.join();
+    }
+
+    fn join(&mut self) {
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        for path in self.unix_paths.drain(..) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shared.request_shutdown();
+        self.join();
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ServerError> {
+    // Accept `[::1]`, `::1`, `127.0.0.1`, `localhost`, and `host:port` forms.
+    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+    let candidates: Vec<SocketAddr> = match trimmed.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => (host, port)
+            .to_socket_addrs()
+            .map_err(|source| ServerError::Resolve {
+                address: host.to_string(),
+                source,
+            })?
+            .collect(),
+    };
+    if candidates.is_empty() {
+        return Err(ServerError::Resolve {
+            address: host.to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address"),
+        });
+    }
+    Ok(candidates)
+}
+
+fn bind_tcp(addr: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, ServerError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let fail = |source| ServerError::Bind {
+        address: addr.to_string(),
+        source,
+    };
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(fail)?;
+    }
+    socket.set_nonblocking(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket
+        .listen(i32::try_from(backlog).unwrap_or(i32::MAX))
+        .map_err(fail)?;
+    Ok(socket.into())
+}

@@ -1,0 +1,841 @@
+//! The cache: items in slab chunks, found through a hash index, evicted least recently used
+//! first, expired lazily.
+//!
+//! `Store` is single-threaded; the server shares it behind a lock. All times are server-clock
+//! seconds (see [`crate::clock`]) passed in by the caller, which keeps the store deterministic
+//! under test.
+
+mod index;
+pub(crate) mod item;
+mod slab;
+#[cfg(test)]
+mod tests;
+
+use ahash::RandomState;
+use mc_proto::StoreCommand;
+
+use self::index::Index;
+use self::item::{ItemRead, ItemWrite, FETCHED};
+pub use self::item::{STALE, TOKEN_SENT};
+use self::slab::{Slabs, DEFAULT_PAGE_SIZE, NIL};
+
+/// How many items at the LRU tail are checked for expiry before evicting a live one.
+const TAIL_SEARCH: usize = 5;
+
+/// Sizing and policy of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Memory for items, in bytes (`-m`).
+    pub max_bytes: usize,
+    /// Largest item (`-I`).
+    pub max_item_size: usize,
+    /// Evict least recently used items when full (`false` is memcached's `-M`: refuse instead).
+    pub evict: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_bytes: 64 * 1024 * 1024,
+            max_item_size: mc_proto::DEFAULT_MAX_ITEM_SIZE,
+            evict: true,
+        }
+    }
+}
+
+/// The outcome of a storage command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreStatus {
+    /// Stored; carries the new CAS unique.
+    Stored(u64),
+    /// The command's condition failed (`add` on a present key, `replace` on a missing one...).
+    NotStored,
+    /// CAS mismatch.
+    Exists,
+    /// `cas` on a missing key.
+    NotFound,
+    /// The item cannot fit in any chunk.
+    TooLarge,
+    /// No memory, and eviction is off or found nothing to evict.
+    NoMemory,
+}
+
+/// The outcome of `incr`/`decr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithStatus {
+    /// The new value and CAS unique.
+    Done {
+        /// The counter's new value.
+        value: u64,
+        /// The item's new CAS unique.
+        cas: u64,
+        /// Where the item lives (valid until the store changes).
+        id: u32,
+    },
+    /// The key is missing.
+    NotFound,
+    /// The value is not a decimal number.
+    NonNumeric,
+    /// The CAS unique did not match.
+    Exists,
+    /// The larger number did not fit anywhere.
+    NoMemory,
+}
+
+/// The outcome of a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteStatus {
+    /// Removed.
+    Deleted,
+    /// Not there.
+    NotFound,
+    /// The CAS unique did not match.
+    Exists,
+}
+
+/// Counters the store keeps (reported by `stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct StoreStats {
+    pub get_hits: u64,
+    pub get_misses: u64,
+    pub get_expired: u64,
+    pub get_flushed: u64,
+    pub touch_hits: u64,
+    pub touch_misses: u64,
+    pub delete_hits: u64,
+    pub delete_misses: u64,
+    pub incr_hits: u64,
+    pub incr_misses: u64,
+    pub decr_hits: u64,
+    pub decr_misses: u64,
+    pub cas_hits: u64,
+    pub cas_misses: u64,
+    pub cas_badval: u64,
+    pub total_items: u64,
+    pub evictions: u64,
+    pub reclaimed: u64,
+    pub expired_unfetched: u64,
+    pub evicted_unfetched: u64,
+    pub store_too_large: u64,
+    pub store_no_memory: u64,
+}
+
+/// Per-class figures for `stats slabs` and `stats items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ClassStats {
+    pub id: usize,
+    pub chunk_size: usize,
+    pub chunks_per_page: usize,
+    pub pages: usize,
+    pub items: usize,
+    pub free_chunks: usize,
+    /// Age (seconds since last access) of the least recently used item.
+    pub oldest_age: u32,
+}
+
+/// A found item, borrowed from the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    chunk: &'a [u8],
+    id: u32,
+    class: usize,
+    fetched: bool,
+    /// Server time of the previous access.
+    last_access: u32,
+}
+
+#[allow(missing_docs)]
+impl<'a> Item<'a> {
+    pub fn key(&self) -> &'a [u8] {
+        self.chunk.key()
+    }
+    pub fn value(&self) -> &'a [u8] {
+        self.chunk.value()
+    }
+    pub fn flags(&self) -> u32 {
+        self.chunk.flags()
+    }
+    pub fn cas(&self) -> u64 {
+        self.chunk.cas()
+    }
+    /// Expiry in server time; 0 means never.
+    pub fn exptime(&self) -> u32 {
+        self.chunk.exptime()
+    }
+    /// Server time of the last access.
+    pub fn atime(&self) -> u32 {
+        self.chunk.atime()
+    }
+    /// Whether the item had been read before this access.
+    pub fn fetched(&self) -> bool {
+        self.fetched
+    }
+    /// Seconds since the last access before this one.
+    pub fn last_access(&self) -> u32 {
+        self.last_access
+    }
+    /// The meta-protocol state bits ([`TOKEN_SENT`], [`STALE`]).
+    pub fn state(&self) -> u8 {
+        self.chunk.state()
+    }
+    /// Bytes the item occupies (header, key, value).
+    pub fn size(&self) -> usize {
+        self.chunk.total_size()
+    }
+    pub fn class(&self) -> usize {
+        self.class
+    }
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+/// What a read does to the item besides returning it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access {
+    /// New expiry (server time) to set, as `gat`/`touch`/`mg T` do.
+    pub touch: Option<u32>,
+    /// Move the item to the head of its LRU (not for `mg u`).
+    pub bump: bool,
+    /// Count a hit or miss in the get statistics.
+    pub count_get: bool,
+    /// Count a hit or miss in the touch statistics.
+    pub count_touch: bool,
+}
+
+/// The cache.
+#[derive(Debug)]
+pub struct Store {
+    slabs: Slabs,
+    index: Index,
+    hasher: RandomState,
+    last_cas: u64,
+    /// Items with a CAS unique below this were flushed.
+    oldest_cas: u64,
+    /// A delayed `flush_all` takes effect at this server time.
+    flush_at: Option<u32>,
+    config: StoreConfig,
+    bytes: usize,
+    stats: StoreStats,
+}
+
+enum Alloc {
+    Chunk(u32),
+    TooLarge,
+    NoMemory,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(config: StoreConfig) -> Store {
+        let page_size = DEFAULT_PAGE_SIZE.max(config.max_item_size);
+        let max_pages = (config.max_bytes / page_size).max(1);
+        Store {
+            slabs: Slabs::new(page_size, max_pages),
+            index: Index::new(),
+            hasher: RandomState::new(),
+            last_cas: 0,
+            oldest_cas: 0,
+            flush_at: None,
+            config,
+            bytes: 0,
+            stats: StoreStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Items stored (including expired ones not yet reclaimed).
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True when no item is stored.
+    pub fn is_empty(&self) -> bool {
+        self.index.len() == 0
+    }
+
+    /// Bytes used by stored items.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Bytes of slab pages taken from the system so far.
+    pub fn allocated_bytes(&self) -> usize {
+        self.slabs.pages_used() * self.slabs.page_size()
+    }
+
+    /// Bytes of the hash index.
+    pub fn index_bytes(&self) -> usize {
+        self.index.memory()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> StoreStats {
+        self.stats
+    }
+
+    /// Zero the counters (`stats reset`).
+    pub fn reset_stats(&mut self) {
+        self.stats = StoreStats::default();
+    }
+
+    /// Change the memory limit (`cache_memlimit`); returns false when it is below what the
+    /// items already use, as memcached does not shrink either.
+    pub fn set_max_bytes(&mut self, max_bytes: usize) -> bool {
+        let pages = (max_bytes / self.slabs.page_size()).max(1);
+        if pages < self.slabs.pages_used() {
+            return false;
+        }
+        self.slabs.set_max_pages(pages);
+        self.config.max_bytes = max_bytes;
+        true
+    }
+
+    /// The latest CAS unique handed out.
+    pub fn last_cas(&self) -> u64 {
+        self.last_cas
+    }
+
+    fn next_cas(&mut self) -> u64 {
+        self.last_cas += 1;
+        self.last_cas
+    }
+
+    fn tag(&self, key: &[u8]) -> u32 {
+        (self.hasher.hash_one(key) >> 32) as u32
+    }
+
+    fn apply_pending_flush(&mut self, now: u32) {
+        if let Some(at) = self.flush_at {
+            if now >= at {
+                self.oldest_cas = self.last_cas + 1;
+                self.flush_at = None;
+            }
+        }
+    }
+
+    fn is_flushed(&self, chunk: &[u8]) -> bool {
+        chunk.cas() < self.oldest_cas
+    }
+
+    fn is_expired(chunk: &[u8], now: u32) -> bool {
+        let exptime = chunk.exptime();
+        exptime != 0 && exptime <= now
+    }
+
+    /// Find a live item; a dead one (expired or flushed) met on the way is removed.
+    fn lookup(&mut self, key: &[u8], now: u32) -> Option<(usize, u32)> {
+        self.apply_pending_flush(now);
+        let tag = self.tag(key);
+        let slabs = &self.slabs;
+        let (slot, id) = self.index.find(tag, |id| slabs.chunk(id).key() == key)?;
+        let chunk = self.slabs.chunk(id);
+        if self.is_flushed(chunk) {
+            self.stats.get_flushed += 1;
+            self.unlink(slot, id);
+            return None;
+        }
+        if Self::is_expired(chunk, now) {
+            if chunk.state() & FETCHED == 0 {
+                self.stats.expired_unfetched += 1;
+            }
+            self.stats.get_expired += 1;
+            self.unlink(slot, id);
+            return None;
+        }
+        Some((slot, id))
+    }
+
+    /// Remove an item from the index and its LRU, and free its chunk.
+    fn unlink(&mut self, slot: usize, id: u32) {
+        self.index.remove_at(slot);
+        self.slabs.lru_unlink(id);
+        self.bytes -= self.slabs.chunk(id).total_size();
+        self.slabs.free(id);
+    }
+
+    /// Remove an item known only by its chunk id (eviction).
+    fn unlink_id(&mut self, id: u32) {
+        let key = self.slabs.chunk(id).key();
+        let tag = self.tag(key);
+        if let Some((slot, _)) = self.index.find(tag, |candidate| candidate == id) {
+            self.unlink(slot, id);
+        }
+    }
+
+    fn item(&self, id: u32) -> Item<'_> {
+        let chunk = self.slabs.chunk(id);
+        Item {
+            chunk,
+            id,
+            class: self.slabs.class_of(id),
+            fetched: chunk.state() & FETCHED != 0,
+            last_access: chunk.atime(),
+        }
+    }
+
+    /// Look an item up without touching it (no LRU bump, no statistics).
+    pub fn peek(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
+        let (_, id) = self.lookup(key, now)?;
+        Some(self.item(id))
+    }
+
+    /// Read an item, applying `access`. Returns the item as it was before this access marked it
+    /// fetched (so `fetched()` tells whether an earlier read happened).
+    pub fn get(&mut self, key: &[u8], now: u32, access: Access) -> Option<Item<'_>> {
+        let Some((_, id)) = self.lookup(key, now) else {
+            if access.count_get {
+                self.stats.get_misses += 1;
+            }
+            if access.count_touch {
+                self.stats.touch_misses += 1;
+            }
+            return None;
+        };
+        if access.count_get {
+            self.stats.get_hits += 1;
+        }
+        if access.count_touch {
+            self.stats.touch_hits += 1;
+        }
+        if access.bump {
+            self.slabs.lru_bump(id);
+        }
+        let chunk = self.slabs.chunk_mut(id);
+        let state = chunk.state();
+        let last_access = chunk.atime();
+        if let Some(exptime) = access.touch {
+            chunk.set_exptime(exptime);
+        }
+        chunk.set_atime(now);
+        chunk.set_state(state | FETCHED);
+        Some(Item {
+            fetched: state & FETCHED != 0,
+            last_access,
+            ..self.item(id)
+        })
+    }
+
+    /// Make room for an item of `size` bytes.
+    fn allocate(&mut self, size: usize, now: u32) -> Alloc {
+        let Some(class) = self.slabs.class_for(size) else {
+            return Alloc::TooLarge;
+        };
+        if let Some(id) = self.slabs.alloc(class) {
+            return Alloc::Chunk(id);
+        }
+        // Reclaim expired or flushed items at the cold end first.
+        let mut id = self.slabs.classes()[class].tail;
+        for _ in 0..TAIL_SEARCH {
+            if id == NIL {
+                break;
+            }
+            let chunk = self.slabs.chunk(id);
+            let prev = chunk.prev();
+            if Self::is_expired(chunk, now) || self.is_flushed(chunk) {
+                self.stats.reclaimed += 1;
+                self.unlink_id(id);
+                if let Some(id) = self.slabs.alloc(class) {
+                    return Alloc::Chunk(id);
+                }
+            }
+            id = prev;
+        }
+        if !self.config.evict {
+            return Alloc::NoMemory;
+        }
+        let tail = self.slabs.classes()[class].tail;
+        if tail != NIL {
+            self.evict(tail, now);
+        } else if !self.take_page_for(class, now) {
+            return Alloc::NoMemory;
+        }
+        match self.slabs.alloc(class) {
+            Some(id) => Alloc::Chunk(id),
+            None => Alloc::NoMemory,
+        }
+    }
+
+    fn evict(&mut self, id: u32, now: u32) {
+        let chunk = self.slabs.chunk(id);
+        if Self::is_expired(chunk, now) || self.is_flushed(chunk) {
+            self.stats.reclaimed += 1;
+        } else {
+            self.stats.evictions += 1;
+            if chunk.state() & FETCHED == 0 {
+                self.stats.evicted_unfetched += 1;
+            }
+        }
+        self.unlink_id(id);
+    }
+
+    /// Memory is full and `class` has no page: empty a page of the class with the most pages
+    /// and give it to `class` (memcached's slab rebalancing, done on demand).
+    fn take_page_for(&mut self, class: usize, now: u32) -> bool {
+        let donor = self
+            .slabs
+            .classes()
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i != class && !c.pages.is_empty())
+            .max_by_key(|(_, c)| c.pages.len())
+            .map(|(i, _)| i);
+        let Some(donor) = donor else {
+            return false;
+        };
+        // Prefer the page holding the donor's least recently used item.
+        let tail = self.slabs.classes()[donor].tail;
+        let page = if tail != NIL {
+            self.slabs.page_of(tail)
+        } else {
+            self.slabs.classes()[donor].pages[0]
+        };
+        for id in self.slabs.items_in_page(page) {
+            self.evict(id, now);
+        }
+        self.slabs.reassign_page(page, class);
+        true
+    }
+
+    /// Write a new item into a fresh chunk and link it.
+    fn link_new(
+        &mut self,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        parts: &[&[u8]],
+        now: u32,
+    ) -> Result<(u32, u64), StoreStatus> {
+        let value_len: usize = parts.iter().map(|p| p.len()).sum();
+        let size = item::size(key.len(), value_len);
+        if size > self.slabs.page_size() || key.len() > usize::from(u8::MAX) {
+            self.stats.store_too_large += 1;
+            return Err(StoreStatus::TooLarge);
+        }
+        let id = match self.allocate(size, now) {
+            Alloc::Chunk(id) => id,
+            Alloc::TooLarge => {
+                self.stats.store_too_large += 1;
+                return Err(StoreStatus::TooLarge);
+            }
+            Alloc::NoMemory => {
+                self.stats.store_no_memory += 1;
+                return Err(StoreStatus::NoMemory);
+            }
+        };
+        let cas = self.next_cas();
+        {
+            let chunk = self.slabs.chunk_mut(id);
+            chunk.init(key, value_len);
+            chunk.set_cas(cas);
+            chunk.set_exptime(exptime);
+            chunk.set_atime(now);
+            chunk.set_flags(flags);
+            let mut at = 0;
+            let value = chunk.value_mut();
+            for part in parts {
+                value[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+        }
+        let tag = self.tag(key);
+        self.index.insert(tag, id);
+        self.slabs.lru_push(id);
+        self.bytes += size;
+        self.stats.total_items += 1;
+        Ok((id, cas))
+    }
+
+    /// Execute a storage command. `exptime` is already in server time; `cas` is the unique to
+    /// compare (0: none).
+    #[allow(clippy::too_many_arguments)]
+    pub fn store(
+        &mut self,
+        command: StoreCommand,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        cas: u64,
+        value: &[u8],
+        now: u32,
+    ) -> StoreStatus {
+        let old = self.lookup(key, now);
+        if command == StoreCommand::Cas {
+            match old {
+                None => self.stats.cas_misses += 1,
+                Some((_, id)) if self.slabs.chunk(id).cas() == cas => self.stats.cas_hits += 1,
+                Some(_) => self.stats.cas_badval += 1,
+            }
+        }
+        let Some((_, old_id)) = old else {
+            return match command {
+                StoreCommand::Set | StoreCommand::Add => {
+                    match self.link_new(key, flags, exptime, &[value], now) {
+                        Ok((_, cas)) => StoreStatus::Stored(cas),
+                        Err(status) => status,
+                    }
+                }
+                StoreCommand::Cas => StoreStatus::NotFound,
+                _ => StoreStatus::NotStored,
+            };
+        };
+        let old_cas = self.slabs.chunk(old_id).cas();
+        let cas_matches = cas == 0 || cas == old_cas;
+        match command {
+            StoreCommand::Add => {
+                // memcached refreshes the existing item's LRU position on a failed add.
+                self.slabs.lru_bump(old_id);
+                StoreStatus::NotStored
+            }
+            StoreCommand::Cas if cas != old_cas => StoreStatus::Exists,
+            StoreCommand::Append | StoreCommand::Prepend if !cas_matches => StoreStatus::Exists,
+            StoreCommand::Append | StoreCommand::Prepend => {
+                let chunk = self.slabs.chunk(old_id);
+                let (old_flags, old_exptime) = (chunk.flags(), chunk.exptime());
+                // The old value is copied out: making room may evict the old item.
+                let old_value = chunk.value().to_vec();
+                let parts: [&[u8]; 2] = if command == StoreCommand::Append {
+                    [&old_value, value]
+                } else {
+                    [value, &old_value]
+                };
+                self.remove_key(key, now);
+                match self.link_new(key, old_flags, old_exptime, &parts, now) {
+                    Ok((_, cas)) => StoreStatus::Stored(cas),
+                    Err(status) => status,
+                }
+            }
+            StoreCommand::Set | StoreCommand::Replace | StoreCommand::Cas => {
+                self.remove_key(key, now);
+                match self.link_new(key, flags, exptime, &[value], now) {
+                    Ok((_, cas)) => StoreStatus::Stored(cas),
+                    Err(status) => status,
+                }
+            }
+        }
+    }
+
+    fn remove_key(&mut self, key: &[u8], now: u32) {
+        if let Some((slot, id)) = self.lookup(key, now) {
+            self.unlink(slot, id);
+        }
+    }
+
+    /// Drop a key's value whatever it is (memcached does this when a `set` is too large, so
+    /// that a stale value is not served).
+    pub fn discard(&mut self, key: &[u8], now: u32) {
+        self.remove_key(key, now);
+    }
+
+    /// Delete a key, optionally only when its CAS unique matches.
+    pub fn delete(&mut self, key: &[u8], cas: Option<u64>, now: u32) -> DeleteStatus {
+        match self.lookup(key, now) {
+            Some((_, id)) if cas.is_some_and(|c| c != self.slabs.chunk(id).cas()) => {
+                self.stats.delete_misses += 1;
+                DeleteStatus::Exists
+            }
+            Some((slot, id)) => {
+                self.stats.delete_hits += 1;
+                self.unlink(slot, id);
+                DeleteStatus::Deleted
+            }
+            None => {
+                self.stats.delete_misses += 1;
+                DeleteStatus::NotFound
+            }
+        }
+    }
+
+    /// Set a new expiry. Returns whether the key was there.
+    pub fn touch(&mut self, key: &[u8], exptime: u32, now: u32) -> bool {
+        let access = Access {
+            touch: Some(exptime),
+            bump: true,
+            count_get: false,
+            count_touch: true,
+        };
+        self.get(key, now, access).is_some()
+    }
+
+    /// `incr`/`decr`, with memcached's rules: 64-bit wrap on increment, floor at 0 on
+    /// decrement, the value rewritten in place (space padded) when the new number is not longer.
+    pub fn arithmetic(
+        &mut self,
+        key: &[u8],
+        incr: bool,
+        delta: u64,
+        cas: Option<u64>,
+        now: u32,
+    ) -> ArithStatus {
+        let Some((_, id)) = self.lookup(key, now) else {
+            if incr {
+                self.stats.incr_misses += 1;
+            } else {
+                self.stats.decr_misses += 1;
+            }
+            return ArithStatus::NotFound;
+        };
+        let chunk = self.slabs.chunk(id);
+        if cas.is_some_and(|c| c != 0 && c != chunk.cas()) {
+            return ArithStatus::Exists;
+        }
+        let Some(current) = parse_counter(chunk.value()) else {
+            return ArithStatus::NonNumeric;
+        };
+        let value = if incr {
+            current.wrapping_add(delta)
+        } else {
+            current.saturating_sub(delta)
+        };
+        if incr {
+            self.stats.incr_hits += 1;
+        } else {
+            self.stats.decr_hits += 1;
+        }
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(value).as_bytes();
+        if digits.len() <= chunk.value_len() {
+            let cas = self.next_cas();
+            self.slabs.lru_bump(id);
+            let chunk = self.slabs.chunk_mut(id);
+            chunk.set_cas(cas);
+            chunk.set_atime(now);
+            let stored = chunk.value_mut();
+            stored[..digits.len()].copy_from_slice(digits);
+            stored[digits.len()..].fill(b' ');
+            return ArithStatus::Done { value, cas, id };
+        }
+        let (flags, exptime) = (chunk.flags(), chunk.exptime());
+        let digits = digits.to_vec();
+        self.remove_key(key, now);
+        match self.link_new(key, flags, exptime, &[&digits], now) {
+            Ok((id, cas)) => ArithStatus::Done { value, cas, id },
+            Err(_) => ArithStatus::NoMemory,
+        }
+    }
+
+    /// Create a counter holding `initial` if the key is absent (meta arithmetic's vivify).
+    pub fn add_counter(
+        &mut self,
+        key: &[u8],
+        initial: u64,
+        exptime: u32,
+        now: u32,
+    ) -> Option<(u32, u64)> {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(initial).as_bytes().to_vec();
+        self.link_new(key, 0, exptime, &[&digits], now).ok()
+    }
+
+    /// The item behind a chunk id this store just returned.
+    pub fn item_by_id(&self, id: u32) -> Item<'_> {
+        self.item(id)
+    }
+
+    /// Set meta state bits on an item this store just returned.
+    pub fn mark(&mut self, id: u32, bits: u8) {
+        let chunk = self.slabs.chunk_mut(id);
+        let state = chunk.state();
+        chunk.set_state(state | bits);
+    }
+
+    /// Set an item's expiry (server time).
+    pub fn set_exptime(&mut self, id: u32, exptime: u32) {
+        self.slabs.chunk_mut(id).set_exptime(exptime);
+    }
+
+    /// Create an empty item for a key that is absent (meta get's vivify on miss).
+    pub fn vivify(&mut self, key: &[u8], exptime: u32, now: u32) -> Option<u32> {
+        self.link_new(key, 0, exptime, &[], now)
+            .ok()
+            .map(|(id, _)| id)
+    }
+
+    /// Mark an item stale instead of deleting it (`md I`): it keeps being served, flagged `X`,
+    /// with a new CAS unique, until a client recaches it.
+    pub fn invalidate(
+        &mut self,
+        key: &[u8],
+        cas: Option<u64>,
+        exptime: Option<u32>,
+        now: u32,
+    ) -> DeleteStatus {
+        let Some((_, id)) = self.lookup(key, now) else {
+            self.stats.delete_misses += 1;
+            return DeleteStatus::NotFound;
+        };
+        if cas.is_some_and(|c| c != self.slabs.chunk(id).cas()) {
+            self.stats.delete_misses += 1;
+            return DeleteStatus::Exists;
+        }
+        let new_cas = self.next_cas();
+        let chunk = self.slabs.chunk_mut(id);
+        if let Some(exptime) = exptime {
+            chunk.set_exptime(exptime);
+        }
+        let state = chunk.state();
+        chunk.set_state((state | STALE) & !TOKEN_SENT);
+        chunk.set_cas(new_cas);
+        DeleteStatus::Deleted
+    }
+
+    /// Invalidate every item now, or at server time `at`.
+    pub fn flush(&mut self, at: Option<u32>, now: u32) {
+        match at {
+            Some(at) if at > now => self.flush_at = Some(at),
+            _ => {
+                self.flush_at = None;
+                self.oldest_cas = self.last_cas + 1;
+            }
+        }
+    }
+
+    /// Per-class figures.
+    pub fn class_stats(&self, now: u32) -> Vec<ClassStats> {
+        self.slabs
+            .classes()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.pages.is_empty())
+            .map(|(i, c)| ClassStats {
+                id: i + 1,
+                chunk_size: c.chunk_size,
+                chunks_per_page: self.slabs.page_size() / c.chunk_size,
+                pages: c.pages.len(),
+                items: c.items,
+                free_chunks: c.free_chunks,
+                oldest_age: if c.tail == NIL {
+                    0
+                } else {
+                    now.saturating_sub(self.slabs.chunk(c.tail).atime())
+                },
+            })
+            .collect()
+    }
+
+    /// Every live key (for consistency checks; walks the whole index).
+    pub fn keys(&mut self, now: u32) -> Vec<Vec<u8>> {
+        self.apply_pending_flush(now);
+        let ids: Vec<u32> = self.index.ids().collect();
+        ids.into_iter()
+            .map(|id| self.slabs.chunk(id))
+            .filter(|c| !Self::is_expired(c, now) && !self.is_flushed(c))
+            .map(|c| c.key().to_vec())
+            .collect()
+    }
+}
+
+/// memcached's reading of a counter: optional leading whitespace, digits, then the end of the
+/// value or whitespace.
+fn parse_counter(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    mc_proto::numbers::parse_u64(value)
+}

@@ -1,0 +1,357 @@
+//! Store tests: a model-based property test and the behaviours memcached users rely on.
+
+use std::collections::HashMap;
+
+use mc_proto::StoreCommand;
+use proptest::prelude::*;
+
+use super::*;
+
+const BIG: StoreConfig = StoreConfig {
+    max_bytes: 256 * 1024 * 1024,
+    max_item_size: 1024 * 1024,
+    evict: true,
+};
+
+fn get(store: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
+    store
+        .get(
+            key,
+            now,
+            Access {
+                bump: true,
+                count_get: true,
+                ..Access::default()
+            },
+        )
+        .map(|i| i.value().to_vec())
+}
+
+fn set(store: &mut Store, key: &[u8], value: &[u8], exptime: u32, now: u32) -> StoreStatus {
+    store.store(StoreCommand::Set, key, 0, exptime, 0, value, now)
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Store(StoreCommand, u8, Vec<u8>, u32, bool),
+    Delete(u8),
+    Arith(bool, u8, u64),
+    Get(u8),
+    Touch(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let command = prop::sample::select(vec![
+        StoreCommand::Set,
+        StoreCommand::Add,
+        StoreCommand::Replace,
+        StoreCommand::Append,
+        StoreCommand::Prepend,
+        StoreCommand::Cas,
+    ]);
+    let value = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..40),
+        (0u64..1000).prop_map(|n| n.to_string().into_bytes()),
+    ];
+    prop_oneof![
+        (command, 0u8..8, value, any::<u32>(), any::<bool>())
+            .prop_map(|(c, k, v, f, right_cas)| Op::Store(c, k, v, f, right_cas)),
+        (0u8..8).prop_map(Op::Delete),
+        (any::<bool>(), 0u8..8, 0u64..100).prop_map(|(i, k, d)| Op::Arith(i, k, d)),
+        (0u8..8).prop_map(Op::Get),
+        (0u8..8).prop_map(Op::Touch),
+    ]
+}
+
+/// (value, flags, cas)
+type Model = HashMap<Vec<u8>, (Vec<u8>, u32, u64)>;
+
+proptest! {
+    #[test]
+    fn store_matches_a_simple_model(ops in prop::collection::vec(op(), 1..200)) {
+        let mut store = Store::new(BIG);
+        let mut model: Model = HashMap::new();
+        let mut cas = 0u64;
+        let now = 10;
+        for op in ops {
+            match op {
+                Op::Store(command, k, value, flags, right_cas) => {
+                    let key = vec![b'k', k];
+                    let current = model.get(&key).cloned();
+                    let given_cas = match (&current, right_cas) {
+                        (Some((_, _, c)), true) => *c,
+                        _ => 12345,
+                    };
+                    let given_cas = if command == StoreCommand::Cas { given_cas } else { 0 };
+                    let expected = match (command, &current) {
+                        (StoreCommand::Set, _) | (StoreCommand::Add, None) => {
+                            cas += 1;
+                            model.insert(key.clone(), (value.clone(), flags, cas));
+                            StoreStatus::Stored(cas)
+                        }
+                        (StoreCommand::Add, Some(_)) => StoreStatus::NotStored,
+                        (StoreCommand::Replace, Some(_)) => {
+                            cas += 1;
+                            model.insert(key.clone(), (value.clone(), flags, cas));
+                            StoreStatus::Stored(cas)
+                        }
+                        (StoreCommand::Replace | StoreCommand::Append | StoreCommand::Prepend, None) => StoreStatus::NotStored,
+                        (StoreCommand::Append, Some((old, f, _))) => {
+                            cas += 1;
+                            model.insert(key.clone(), ([old.clone(), value.clone()].concat(), *f, cas));
+                            StoreStatus::Stored(cas)
+                        }
+                        (StoreCommand::Prepend, Some((old, f, _))) => {
+                            cas += 1;
+                            model.insert(key.clone(), ([value.clone(), old.clone()].concat(), *f, cas));
+                            StoreStatus::Stored(cas)
+                        }
+                        (StoreCommand::Cas, None) => StoreStatus::NotFound,
+                        (StoreCommand::Cas, Some((_, _, c))) if *c == given_cas => {
+                            cas += 1;
+                            model.insert(key.clone(), (value.clone(), flags, cas));
+                            StoreStatus::Stored(cas)
+                        }
+                        (StoreCommand::Cas, Some(_)) => StoreStatus::Exists,
+                    };
+                    prop_assert_eq!(store.store(command, &key, flags, 0, given_cas, &value, now), expected);
+                }
+                Op::Delete(k) => {
+                    let key = vec![b'k', k];
+                    let expected = if model.remove(&key).is_some() { DeleteStatus::Deleted } else { DeleteStatus::NotFound };
+                    prop_assert_eq!(store.delete(&key, None, now), expected);
+                }
+                Op::Arith(incr, k, delta) => {
+                    let key = vec![b'k', k];
+                    let got = store.arithmetic(&key, incr, delta, None, now);
+                    match model.get_mut(&key) {
+                        None => prop_assert_eq!(got, ArithStatus::NotFound),
+                        Some((value, _, c)) => match mc_proto::numbers::parse_u64(value).filter(|_| !value.is_empty()) {
+                            None => prop_assert_eq!(got, ArithStatus::NonNumeric),
+                            Some(n) => {
+                                let new = if incr { n.wrapping_add(delta) } else { n.saturating_sub(delta) };
+                                let digits = new.to_string().into_bytes();
+                                *value = if digits.len() <= value.len() {
+                                    let mut padded = digits.clone();
+                                    padded.resize(value.len(), b' ');
+                                    padded
+                                } else {
+                                    digits
+                                };
+                                cas += 1;
+                                *c = cas;
+                                let ArithStatus::Done { value: v, cas: got_cas, .. } = got else {
+                                    return Err(TestCaseError::fail(format!("{got:?}")));
+                                };
+                                prop_assert_eq!((v, got_cas), (new, cas));
+                            }
+                        },
+                    }
+                }
+                Op::Get(k) | Op::Touch(k) => {
+                    let key = vec![b'k', k];
+                    let item = store.get(&key, now, Access::default()).map(|i| (i.value().to_vec(), i.flags(), i.cas()));
+                    prop_assert_eq!(item, model.get(&key).cloned());
+                }
+            }
+            prop_assert_eq!(store.len(), model.len());
+        }
+    }
+}
+
+#[test]
+fn expiry_and_touch() {
+    let mut store = Store::new(BIG);
+    set(&mut store, b"a", b"1", 15, 10);
+    assert_eq!(get(&mut store, b"a", 14), Some(b"1".to_vec()));
+    assert_eq!(get(&mut store, b"a", 15), None, "expires at its time");
+    assert_eq!(store.stats().get_expired, 1);
+    set(&mut store, b"b", b"2", 15, 10);
+    assert!(store.touch(b"b", 100, 12));
+    assert_eq!(get(&mut store, b"b", 50), Some(b"2".to_vec()));
+    assert!(!store.touch(b"missing", 100, 12));
+    set(&mut store, b"c", b"3", 1, 10);
+    assert_eq!(get(&mut store, b"c", 10), None, "time 1 is always past");
+}
+
+#[test]
+fn flush_now_and_later() {
+    let mut store = Store::new(BIG);
+    set(&mut store, b"a", b"1", 0, 10);
+    store.flush(None, 10);
+    assert_eq!(get(&mut store, b"a", 10), None);
+    set(&mut store, b"b", b"2", 0, 10);
+    assert_eq!(
+        get(&mut store, b"b", 10),
+        Some(b"2".to_vec()),
+        "stored after the flush"
+    );
+    store.flush(Some(20), 10);
+    set(&mut store, b"c", b"3", 0, 15);
+    assert_eq!(get(&mut store, b"b", 19), Some(b"2".to_vec()));
+    assert_eq!(
+        get(&mut store, b"c", 20),
+        None,
+        "stored before the flush time"
+    );
+    assert_eq!(get(&mut store, b"b", 20), None);
+    set(&mut store, b"d", b"4", 0, 21);
+    assert_eq!(get(&mut store, b"d", 21), Some(b"4".to_vec()));
+}
+
+#[test]
+fn counters_follow_memcached() {
+    let mut store = Store::new(BIG);
+    set(&mut store, b"n", b"100", 0, 10);
+    assert!(matches!(
+        store.arithmetic(b"n", false, 1, None, 10),
+        ArithStatus::Done { value: 99, .. }
+    ));
+    assert_eq!(
+        get(&mut store, b"n", 10),
+        Some(b"99 ".to_vec()),
+        "shorter numbers are padded"
+    );
+    assert!(matches!(
+        store.arithmetic(b"n", true, 1, None, 10),
+        ArithStatus::Done { value: 100, .. }
+    ));
+    assert!(matches!(
+        store.arithmetic(b"n", true, 900, None, 10),
+        ArithStatus::Done { value: 1000, .. }
+    ));
+    assert_eq!(
+        get(&mut store, b"n", 10),
+        Some(b"1000".to_vec()),
+        "longer numbers grow"
+    );
+    set(&mut store, b"m", b"18446744073709551615", 0, 10);
+    assert!(matches!(
+        store.arithmetic(b"m", true, 1, None, 10),
+        ArithStatus::Done { value: 0, .. }
+    ));
+    assert!(matches!(
+        store.arithmetic(b"m", false, 5, None, 10),
+        ArithStatus::Done { value: 0, .. }
+    ));
+    set(&mut store, b"x", b"abc", 0, 10);
+    assert_eq!(
+        store.arithmetic(b"x", true, 1, None, 10),
+        ArithStatus::NonNumeric
+    );
+    set(&mut store, b"e", b"", 0, 10);
+    assert_eq!(
+        store.arithmetic(b"e", true, 1, None, 10),
+        ArithStatus::NonNumeric
+    );
+    assert_eq!(
+        store.arithmetic(b"none", true, 1, None, 10),
+        ArithStatus::NotFound
+    );
+}
+
+#[test]
+fn evicts_least_recently_used_first() {
+    let config = StoreConfig {
+        max_bytes: 1024 * 1024,
+        ..BIG
+    };
+    let mut store = Store::new(config);
+    let value = [b'v'; 1000];
+    let mut stored = 0;
+    // Fill the single page, then keep writing.
+    for i in 0..5000u32 {
+        let key = format!("key{i}");
+        assert!(matches!(
+            set(&mut store, key.as_bytes(), &value, 0, 10),
+            StoreStatus::Stored(_)
+        ));
+        stored += 1;
+        if i == 10 {
+            // Keep key0 hot.
+            assert!(get(&mut store, b"key0", 10).is_some());
+        }
+        if i > 10 && i % 50 == 0 {
+            assert!(
+                get(&mut store, b"key0", 10).is_some(),
+                "a hot key survives at {i}"
+            );
+        }
+    }
+    assert_eq!(stored, 5000);
+    let stats = store.stats();
+    assert!(stats.evictions > 0);
+    assert_eq!(stats.evictions as usize + store.len(), 5000);
+    assert!(
+        get(&mut store, b"key1", 10).is_none(),
+        "the coldest key is gone"
+    );
+    assert!(
+        get(&mut store, b"key4999", 10).is_some(),
+        "the newest key is there"
+    );
+    assert!(store.allocated_bytes() <= 1024 * 1024);
+    assert!(store.bytes() <= store.allocated_bytes());
+}
+
+#[test]
+fn no_evict_mode_refuses() {
+    let config = StoreConfig {
+        max_bytes: 1024 * 1024,
+        evict: false,
+        ..BIG
+    };
+    let mut store = Store::new(config);
+    let value = [b'v'; 1000];
+    let mut refused = 0;
+    for i in 0..2000u32 {
+        if set(&mut store, format!("key{i}").as_bytes(), &value, 0, 10) == StoreStatus::NoMemory {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0);
+    assert_eq!(store.stats().evictions, 0);
+}
+
+#[test]
+fn pages_move_to_where_they_are_needed() {
+    let config = StoreConfig {
+        max_bytes: 2 * 1024 * 1024,
+        ..BIG
+    };
+    let mut store = Store::new(config);
+    // Fill all memory with small items...
+    for i in 0..100_000u32 {
+        set(&mut store, format!("small{i}").as_bytes(), b"x", 0, 10);
+    }
+    // ...then a class that has no page yet still gets to store.
+    let big = vec![b'b'; 200_000];
+    assert!(matches!(
+        set(&mut store, b"big", &big, 0, 10),
+        StoreStatus::Stored(_)
+    ));
+    assert_eq!(get(&mut store, b"big", 10), Some(big));
+}
+
+#[test]
+fn holds_more_small_items_than_memcached() {
+    // memcached 1.6.18 holds 559,232 items of 16-byte keys and 32-byte values at -m 64.
+    let mut store = Store::new(StoreConfig::default());
+    let value = [b'v'; 32];
+    let mut i = 0u64;
+    while store.stats().evictions == 0 {
+        let key = format!("{i:016}");
+        set(&mut store, key.as_bytes(), &value, 0, 10);
+        i += 1;
+    }
+    let held = store.len();
+    assert!(held > 559_232, "held {held}");
+    println!("items held before the first eviction: {held}");
+}
+
+#[test]
+fn oversized_items_are_refused() {
+    let mut store = Store::new(StoreConfig::default());
+    let value = vec![0u8; 2 * 1024 * 1024];
+    assert_eq!(set(&mut store, b"k", &value, 0, 10), StoreStatus::TooLarge);
+}

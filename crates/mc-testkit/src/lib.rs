@@ -1,0 +1,215 @@
+//! Test support shared by the crates' integration tests: the real peers they compare against
+//! (Debian's `memcached`, `memccapable`, python-memcached), started on loopback ephemeral ports
+//! and stopped by PID, and a raw connection helper.
+//!
+//! A test that needs a missing peer calls [`missing_peer`]: it skips with the reason, or fails
+//! when `MC_REQUIRE_PEERS=1` (as CI sets it).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running reference memcached, stopped (by PID) when dropped.
+pub struct Memcached {
+    child: Child,
+    port_file: PathBuf,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+/// True when tests must fail rather than skip for a missing peer.
+pub fn peers_required() -> bool {
+    std::env::var("MC_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Skip (or, under `MC_REQUIRE_PEERS=1`, fail) with a reason.
+pub fn missing_peer(reason: &str) {
+    if peers_required() {
+        panic!("required peer missing: {reason}");
+    }
+    println!("skipped: {reason} (set MC_REQUIRE_PEERS=1 to make this a failure)");
+}
+
+/// True when the tests run as root (then memcached needs `-u`).
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+impl Memcached {
+    /// Start `memcached` on 127.0.0.1 with an ephemeral port, or `None` when it is not installed.
+    pub fn start() -> Option<Memcached> {
+        Memcached::start_with(&["-m", "64", "-t", "1"])
+    }
+
+    /// Start `memcached` with extra arguments (e.g. `-m`, `-t`, `-I`).
+    pub fn start_with(args: &[&str]) -> Option<Memcached> {
+        let port_file = std::env::temp_dir().join(format!(
+            "mc-testkit-peer-{}-{:?}.port",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_file(&port_file);
+        let mut cmd = Command::new("memcached");
+        // -p -1: pick a free port and report it in MEMCACHED_PORT_FILENAME; -U 0: no UDP.
+        cmd.args(["-l", "127.0.0.1", "-p", "-1", "-U", "0"])
+            .args(args)
+            .env("MEMCACHED_PORT_FILENAME", &port_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if running_as_root() {
+            // memcached refuses to run as root without -u.
+            cmd.args(["-u", "memcache"]);
+        }
+        let child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                missing_peer(&format!("cannot start memcached: {e}"));
+                return None;
+            }
+        };
+        let mut server = Memcached {
+            child,
+            port_file,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(text) = std::fs::read_to_string(&server.port_file) {
+                let port = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("TCP INET: "))
+                    .and_then(|p| p.trim().parse::<u16>().ok());
+                if let Some(port) = port {
+                    server.addr.set_port(port);
+                    return Some(server);
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("memcached exited early with {status}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("memcached did not report its port within 10 s");
+    }
+
+    /// Send `input` on a fresh connection followed by `mn`, and read until memcached answers
+    /// `MN` (or closes). Returns the answer without the final `MN\r\n`, and whether it closed.
+    pub fn exchange(&self, input: &[u8]) -> (Vec<u8>, bool) {
+        exchange(self.addr, input)
+    }
+}
+
+/// Send `input` on a fresh connection to `addr` followed by `mn`, and read until the server
+/// answers `MN` (or closes). Returns the answer without the final `MN\r\n`, and whether the
+/// server closed the connection.
+pub fn exchange(addr: SocketAddr, input: &[u8]) -> (Vec<u8>, bool) {
+    let mut stream = TcpStream::connect(addr).expect("connect to server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("set timeout");
+    let mut wire = input.to_vec();
+    wire.extend_from_slice(b"mn\r\n");
+    // The server may close before reading everything; that is part of the answer.
+    let _ = stream.write_all(&wire);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (answer, true),
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.ends_with(b"MN\r\n") {
+                    answer.truncate(answer.len() - 4);
+                    return (answer, false);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (answer, true),
+            Err(e) => panic!(
+                "no MN from {addr} for {:?}: {e}; got {:?}",
+                String::from_utf8_lossy(input),
+                String::from_utf8_lossy(&answer)
+            ),
+        }
+    }
+}
+
+/// Send `input` and read until `done` accepts the answer, the server closes, or `timeout`
+/// passes; once accepted, keep reading for a moment so that anything extra the server sends is
+/// caught. Returns the bytes read and whether the server closed.
+pub fn send_and_read(
+    addr: SocketAddr,
+    input: &[u8],
+    timeout: Duration,
+    mut done: impl FnMut(&[u8]) -> bool,
+) -> (Vec<u8>, bool) {
+    const SETTLE: Duration = Duration::from_millis(30);
+    let mut stream = TcpStream::connect(addr).expect("connect to server");
+    let _ = stream.write_all(input);
+    let mut deadline = Instant::now() + timeout;
+    let mut settling = false;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 65536];
+    while Instant::now() < deadline {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        stream.set_read_timeout(Some(left)).expect("set timeout");
+        match stream.read(&mut buf) {
+            Ok(0) => return (answer, true),
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                if !settling && done(&answer) {
+                    settling = true;
+                    deadline = Instant::now() + SETTLE;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (answer, true),
+            Err(_) => break,
+        }
+    }
+    (answer, false)
+}
+
+/// The path of an executable on `PATH`, if there is one.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The Python interpreter that has python-memcached (`import memcache`), if any.
+pub fn python_with_memcache() -> Option<PathBuf> {
+    ["/usr/bin/python3", "python3"].iter().find_map(|python| {
+        let ok = Command::new(python)
+            .args(["-c", "import memcache"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| PathBuf::from(python))
+    })
+}
+
+impl Drop for Memcached {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.port_file);
+    }
+}
+
+/// memcached 1.6.18's measured answers to edge-case requests (JSON; strings are latin-1, one
+/// char per byte; CAS uniques shown as `<cas>`, the version as `<v>`), captured from Debian's
+/// memcached on a fresh connection per case after its `setup` requests.
+pub const EDGE_CASES_JSON: &str = include_str!("../data/memcached-1.6.18-edge-cases.json");
+
+/// Strings in the conformance data are latin-1: one char per byte.
+pub fn latin1(s: &str) -> Vec<u8> {
+    s.chars().map(|c| c as u32 as u8).collect()
+}
