@@ -169,13 +169,14 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
     ctx.counters.cmd_set += 1;
     let options = *request.flags.options();
     let exptime = options.ttl.map_or(0, |t| ctx.expiry(t));
-    let status = ctx.store.store(
+    let status = ctx.store.store_with(
         request.command(),
         &request.key,
         options.client_flags.unwrap_or(0),
         exptime,
         options.compare_cas.unwrap_or(0),
         &request.data,
+        options.invalidate,
         ctx.now,
     );
     let (code, cas): (&[u8], u64) = match status {

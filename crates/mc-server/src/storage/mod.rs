@@ -565,6 +565,24 @@ impl Store {
         value: &[u8],
         now: u32,
     ) -> StoreStatus {
+        self.store_with(command, key, flags, exptime, cas, value, false, now)
+    }
+
+    /// [`Store::store`] with meta set's `I` flag: a `cas` older than the item's still stores,
+    /// but the new value is marked stale and keeps the old expiry, so that one client wins the
+    /// right to refresh it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_with(
+        &mut self,
+        command: StoreCommand,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        cas: u64,
+        value: &[u8],
+        invalidate: bool,
+        now: u32,
+    ) -> StoreStatus {
         let old = self.lookup(key, now);
         if command == StoreCommand::Cas {
             match old {
@@ -592,6 +610,18 @@ impl Store {
                 // memcached refreshes the existing item's LRU position on a failed add.
                 self.slabs.lru_bump(old_id);
                 StoreStatus::NotStored
+            }
+            StoreCommand::Cas if invalidate && cas != 0 && cas < old_cas => {
+                let old = self.slabs.chunk(old_id);
+                let (old_exptime, kept) = (old.exptime(), old.state() & TOKEN_SENT);
+                self.remove_key(key, now);
+                match self.link_new(key, flags, old_exptime, &[value], now) {
+                    Ok((id, cas)) => {
+                        self.mark(id, STALE | kept);
+                        StoreStatus::Stored(cas)
+                    }
+                    Err(status) => status,
+                }
             }
             StoreCommand::Cas if cas != old_cas => StoreStatus::Exists,
             StoreCommand::Append | StoreCommand::Prepend if !cas_matches => StoreStatus::Exists,
