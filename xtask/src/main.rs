@@ -4,6 +4,10 @@
 //! * `fuzz [--seconds N] [TARGET...]` — run each fuzz target for a bounded time (needs
 //!   `cargo install cargo-fuzz`; the stable toolchain is used with `RUSTC_BOOTSTRAP=1`).
 //! * `bench proto` — the codec's criterion benchmarks.
+//! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
+//!   side with the same load generator; throughput, latency, CPU efficiency, memory.
+
+mod bench_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,7 +20,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto>");
+            eprintln!(
+                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -29,23 +35,23 @@ fn main() -> ExitCode {
     }
 }
 
-type Result<T = ()> = std::result::Result<T, String>;
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace_root());
     cmd
 }
 
 /// Run a command, echoing it, and fail with its name when it fails.
-fn run(mut cmd: Command) -> Result {
+pub(crate) fn run(mut cmd: Command) -> Result {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: running {shown}");
     let started = Instant::now();
@@ -157,6 +163,7 @@ fn fuzz(args: &[String]) -> Result {
 
 fn bench(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
+        Some("server") => bench_server::run(&args[1..]),
         Some("proto") | None => {
             let mut cmd = cargo();
             cmd.args(["bench", "-p", "mc-proto", "--bench", "decode"]);
@@ -164,7 +171,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto (server and client benchmarks come with their crates)"
+            "unknown benchmark {other:?}; available: proto, server"
         )),
     }
 }

@@ -1,7 +1,7 @@
 //! A client connection over TCP or a Unix socket.
 
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 /// An accepted connection, as handed from the acceptor to a worker (not yet registered with the
@@ -34,10 +34,10 @@ impl Stream {
         }
     }
 
-    pub(crate) fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+    pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.try_read_buf(buf),
-            Stream::Unix(s) => s.try_read_buf(buf),
+            Stream::Tcp(s) => s.read_buf(buf).await,
+            Stream::Unix(s) => s.read_buf(buf).await,
         }
     }
 
