@@ -7,6 +7,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use super::stream::Accepted;
+use super::worker::WorkerQueue;
 use super::{Listener, Shared};
 use crate::stats::ConnectionStats;
 
@@ -15,7 +16,7 @@ const TOO_MANY: &[u8] = b"ERROR Too many open connections\r\n";
 
 pub(crate) fn spawn_acceptor(
     listeners: Vec<Listener>,
-    workers: Vec<mpsc::UnboundedSender<Accepted>>,
+    workers: WorkerQueue,
     shared: Arc<Shared>,
 ) -> std::io::Result<JoinHandle<()>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -26,11 +27,7 @@ pub(crate) fn spawn_acceptor(
         .spawn(move || runtime.block_on(run(listeners, workers, shared)))
 }
 
-async fn run(
-    listeners: Vec<Listener>,
-    workers: Vec<mpsc::UnboundedSender<Accepted>>,
-    shared: Arc<Shared>,
-) {
+async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Accepted>();
     let mut tasks = tokio::task::JoinSet::new();
     for listener in listeners {
@@ -81,7 +78,6 @@ async fn run(
     }
     drop(tx);
     let mut shutdown = shared.shutdown.subscribe();
-    let mut next = 0usize;
     loop {
         tokio::select! {
             accepted = rx.recv() => {
@@ -95,9 +91,7 @@ async fn run(
                 }
                 ConnectionStats::add(&stats.curr_connections, 1);
                 ConnectionStats::add(&stats.total_connections, 1);
-                let worker = &workers[next % workers.len()];
-                next = next.wrapping_add(1);
-                if worker.send(accepted).is_err() {
+                if workers.send(accepted).is_err() {
                     stats.curr_connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }

@@ -1,8 +1,8 @@
 //! The network layer: listeners, worker event loops, connections.
 //!
-//! One acceptor thread hands each accepted connection to one of `-t` worker threads, each
-//! running its own single-threaded event loop, as memcached does. Connections share the store
-//! behind one lock, held for a batch of pipelined requests at a time.
+//! One acceptor thread hands accepted connections to `-t` worker threads (see `worker` for how
+//! they are scheduled). Connections share the store behind one lock, held for a batch of
+//! pipelined requests at a time.
 
 mod connection;
 mod listener;
@@ -150,10 +150,9 @@ impl Server {
                 Listener::Tcp(_) => None,
             })
             .collect();
-        let (workers, senders) = worker::spawn_workers(&self.shared)?;
-        let acceptor = listener::spawn_acceptor(self.listeners, senders, self.shared.clone())?;
-        let mut threads = workers;
-        threads.push(acceptor);
+        let (workers, queue) = worker::spawn_workers(&self.shared)?;
+        let acceptor = listener::spawn_acceptor(self.listeners, queue, self.shared.clone())?;
+        let threads = vec![workers, acceptor];
         Ok(RunningServer {
             shared: self.shared,
             threads,
