@@ -213,3 +213,11 @@ pub const EDGE_CASES_JSON: &str = include_str!("../data/memcached-1.6.18-edge-ca
 pub fn latin1(s: &str) -> Vec<u8> {
     s.chars().map(|c| c as u32 as u8).collect()
 }
+
+/// python-memcached 1.58's key hash, bucket list and server choice (with the rehash sequence
+/// used when a server is dead) for a weighted 4-server pool, plus its value flags (JSON).
+pub const PYTHON_PLACEMENT_JSON: &str =
+    include_str!("../data/python-memcached-1.58-placement.json");
+
+/// libmemcached 1.1.4's weighted ketama placement of 200 keys on three pools (JSON).
+pub const KETAMA_JSON: &str = include_str!("../data/ketama-libmemcached-1.1.4.json");

@@ -1,0 +1,623 @@
+//! The async client.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use mc_proto::{
+    check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, Get, GetCommand, Keys, Request,
+    Response, Store, StoreCommand, Touch,
+};
+
+use crate::connection::{Expect, Reply};
+use crate::distribution::{buckets, modula_pick, Continuum, Distribution};
+use crate::error::{Error, Result};
+use crate::server::{Node, ServerSpec};
+use crate::value::{compress, decompress, FromValue, Raw, ToValue};
+
+/// Client settings; the defaults are python-memcached's.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Time to establish a connection (python-memcached: the socket timeout, 3 s).
+    pub connect_timeout: Duration,
+    /// Time to wait for an answer (python-memcached's socket timeout, 3 s).
+    pub io_timeout: Duration,
+    /// How long a failed server is left alone before it is tried again (30 s).
+    pub dead_retry: Duration,
+    /// Remember CAS uniques from `gets` for later `cas` calls.
+    pub cache_cas: bool,
+    /// Prepended to every key (and removed from the keys `get_multi` returns).
+    pub key_prefix: String,
+    /// Longest key accepted, prefix included (250).
+    pub max_key_length: usize,
+    /// Largest value sent (1 MiB, memcached's default item size).
+    pub max_value_length: usize,
+    /// Compress values longer than this with zlib (0: never), as python-memcached's
+    /// `min_compress_len`.
+    pub min_compress_len: usize,
+    /// How keys are spread over servers.
+    pub distribution: Distribution,
+    /// Connections per server; each pipelines the requests of every task using it.
+    pub connections_per_server: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            connect_timeout: Duration::from_secs(3),
+            io_timeout: Duration::from_secs(3),
+            dead_retry: Duration::from_secs(30),
+            cache_cas: false,
+            key_prefix: String::new(),
+            max_key_length: mc_proto::KEY_MAX_LENGTH,
+            max_value_length: 1024 * 1024,
+            min_compress_len: 0,
+            distribution: Distribution::Modula,
+            connections_per_server: 2,
+        }
+    }
+}
+
+/// An expiry: seconds (0 = never, up to 30 days relative, larger a Unix time) or a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Expiry(pub i32);
+
+impl From<i32> for Expiry {
+    fn from(seconds: i32) -> Self {
+        Expiry(seconds)
+    }
+}
+
+impl From<u32> for Expiry {
+    fn from(seconds: u32) -> Self {
+        Expiry(i32::try_from(seconds).unwrap_or(i32::MAX))
+    }
+}
+
+impl From<Duration> for Expiry {
+    fn from(d: Duration) -> Self {
+        Expiry(i32::try_from(d.as_secs()).unwrap_or(i32::MAX))
+    }
+}
+
+struct Inner {
+    nodes: Vec<Node>,
+    buckets: Vec<usize>,
+    continuum: Option<Continuum>,
+    options: Options,
+    cas_ids: Mutex<HashMap<Vec<u8>, u64>>,
+}
+
+/// A memcached client over one or more servers, with python-memcached's operations and key
+/// placement. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let servers: Vec<&str> = self.inner.nodes.iter().map(|n| n.name.as_str()).collect();
+        f.debug_struct("Client").field("servers", &servers).finish()
+    }
+}
+
+fn status_bool(reply: Reply, yes: &Response) -> Result<bool> {
+    match reply {
+        Reply::Sent => Ok(true),
+        Reply::Line(r) if &r == yes => Ok(true),
+        Reply::Line(Response::NotStored | Response::NotFound | Response::Exists) => Ok(false),
+        Reply::Line(r) => Err(error_from(r)),
+        other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+    }
+}
+
+/// Turn an error line into a typed error.
+fn error_from(response: Response) -> Error {
+    let text = |b: Bytes| String::from_utf8_lossy(&b).into_owned();
+    match response {
+        Response::ClientError(m) => Error::Client(text(m)),
+        Response::ServerError(m) => Error::Server(text(m)),
+        Response::Error(m) => Error::UnknownCommand(text(m)),
+        other => Error::Protocol(format!("unexpected answer {other:?}")),
+    }
+}
+
+impl Client {
+    /// A client for `servers` with python-memcached's defaults.
+    pub fn new<I, S>(servers: I) -> Client
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<ServerSpec>,
+    {
+        Client::with_options(servers, Options::default())
+    }
+
+    /// A client with explicit options.
+    pub fn with_options<I, S>(servers: I, options: Options) -> Client
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<ServerSpec>,
+    {
+        let specs: Vec<ServerSpec> = servers.into_iter().map(Into::into).collect();
+        let weights: Vec<u32> = specs.iter().map(|s| s.weight).collect();
+        let continuum = (options.distribution == Distribution::Ketama).then(|| {
+            let named: Vec<(String, u16, u32)> = specs
+                .iter()
+                .map(|s| {
+                    let (h, p) = s.host_port();
+                    (h, p, s.weight)
+                })
+                .collect();
+            Continuum::new(&named)
+        });
+        let nodes = specs
+            .into_iter()
+            .map(|s| Node::new(s, options.connections_per_server))
+            .collect();
+        Client {
+            inner: Arc::new(Inner {
+                nodes,
+                buckets: buckets(&weights),
+                continuum,
+                options,
+                cas_ids: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
+    /// The full key (prefix added), checked before anything is sent.
+    fn full_key(&self, key: &str) -> Result<Vec<u8>> {
+        let mut full = Vec::with_capacity(self.inner.options.key_prefix.len() + key.len());
+        full.extend_from_slice(self.inner.options.key_prefix.as_bytes());
+        full.extend_from_slice(key.as_bytes());
+        check_key(&full, self.inner.options.max_key_length)?;
+        Ok(full)
+    }
+
+    /// The index of the server a (full) key lives on, skipping dead servers as python-memcached
+    /// does.
+    pub fn server_for(&self, key: &str) -> Result<usize> {
+        let full = self.full_key(key)?;
+        self.pick(&full)
+    }
+
+    /// The name (`host:port`) of server `index`.
+    pub fn server_name(&self, index: usize) -> Option<&str> {
+        self.inner.nodes.get(index).map(|n| n.name.as_str())
+    }
+
+    fn pick(&self, key: &[u8]) -> Result<usize> {
+        let nodes = &self.inner.nodes;
+        let picked = match &self.inner.continuum {
+            Some(continuum) => continuum.pick(key).filter(|&i| nodes[i].is_alive()),
+            None => modula_pick(key, &self.inner.buckets, |i| nodes[i].is_alive()),
+        };
+        picked.ok_or(Error::NoServer)
+    }
+
+    /// Send one request to server `index`, marking the server dead on I/O failure or timeout.
+    async fn call(&self, index: usize, request: &Request, expect: Expect) -> Result<Reply> {
+        let node = &self.inner.nodes[index];
+        let options = &self.inner.options;
+        let mut buf = BytesMut::new();
+        request.encode(&mut buf);
+        let result = async {
+            let conn = node
+                .connection(options.connect_timeout, options.max_value_length)
+                .await?;
+            conn.call(buf.freeze(), expect, options.io_timeout, &node.name)
+                .await
+        }
+        .await;
+        if matches!(result, Err(Error::Io { .. } | Error::Timeout(_))) {
+            node.mark_dead(options.dead_retry);
+        }
+        result
+    }
+
+    fn encode_value(&self, value: &(impl ToValue + ?Sized)) -> Result<Raw> {
+        let raw = compress(value.to_value()?, self.inner.options.min_compress_len);
+        if raw.data.len() > self.inner.options.max_value_length {
+            return Err(Error::ValueTooLarge {
+                len: raw.data.len(),
+                max: self.inner.options.max_value_length,
+            });
+        }
+        Ok(raw)
+    }
+
+    async fn store(
+        &self,
+        command: StoreCommand,
+        key: &str,
+        value: &(impl ToValue + ?Sized),
+        exptime: Expiry,
+        cas: u64,
+    ) -> Result<bool> {
+        let full = self.full_key(key)?;
+        let raw = self.encode_value(value)?;
+        let index = self.pick(&full)?;
+        let request = Request::Store(Store {
+            command,
+            key: Bytes::from(full),
+            flags: raw.flags,
+            exptime: exptime.0,
+            cas,
+            data: raw.data,
+            noreply: false,
+        });
+        let reply = self.call(index, &request, Expect::Line).await?;
+        status_bool(reply, &Response::Stored)
+    }
+
+    /// Store unconditionally. Returns whether it was stored.
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &(impl ToValue + ?Sized),
+        exptime: impl Into<Expiry>,
+    ) -> Result<bool> {
+        self.store(StoreCommand::Set, key, value, exptime.into(), 0)
+            .await
+    }
+
+    /// Store only if the key is absent.
+    pub async fn add(
+        &self,
+        key: &str,
+        value: &(impl ToValue + ?Sized),
+        exptime: impl Into<Expiry>,
+    ) -> Result<bool> {
+        self.store(StoreCommand::Add, key, value, exptime.into(), 0)
+            .await
+    }
+
+    /// Store only if the key is present.
+    pub async fn replace(
+        &self,
+        key: &str,
+        value: &(impl ToValue + ?Sized),
+        exptime: impl Into<Expiry>,
+    ) -> Result<bool> {
+        self.store(StoreCommand::Replace, key, value, exptime.into(), 0)
+            .await
+    }
+
+    /// Add bytes after the existing value (its flags and expiry stay).
+    pub async fn append(&self, key: &str, value: &(impl ToValue + ?Sized)) -> Result<bool> {
+        self.store(StoreCommand::Append, key, value, Expiry(0), 0)
+            .await
+    }
+
+    /// Add bytes before the existing value (its flags and expiry stay).
+    pub async fn prepend(&self, key: &str, value: &(impl ToValue + ?Sized)) -> Result<bool> {
+        self.store(StoreCommand::Prepend, key, value, Expiry(0), 0)
+            .await
+    }
+
+    /// Compare-and-swap with the CAS unique remembered by the last `gets` of this key (needs
+    /// `cache_cas`). Like python-memcached, when no unique is remembered it falls back to a
+    /// plain `set`. Returns false when another client changed the value in between.
+    pub async fn cas(
+        &self,
+        key: &str,
+        value: &(impl ToValue + ?Sized),
+        exptime: impl Into<Expiry>,
+    ) -> Result<bool> {
+        let full = self.full_key(key)?;
+        let unique = self.cas_ids().get(&full).copied();
+        match unique {
+            Some(unique) => {
+                self.store(StoreCommand::Cas, key, value, exptime.into(), unique)
+                    .await
+            }
+            None => self.set(key, value, exptime).await,
+        }
+    }
+
+    /// Compare-and-swap with an explicit CAS unique (from [`Client::gets_unique`]).
+    pub async fn cas_unique(
+        &self,
+        key: &str,
+        value: &(impl ToValue + ?Sized),
+        unique: u64,
+        exptime: impl Into<Expiry>,
+    ) -> Result<bool> {
+        self.store(StoreCommand::Cas, key, value, exptime.into(), unique)
+            .await
+    }
+
+    fn cas_ids(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, u64>> {
+        self.inner.cas_ids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn retrieve(&self, command: GetCommand, key: &str) -> Result<Option<(Raw, Option<u64>)>> {
+        let full = self.full_key(key)?;
+        let index = self.pick(&full)?;
+        let request = Request::Get(Get {
+            command,
+            exptime: 0,
+            keys: Keys::new([&full]),
+        });
+        match self.call(index, &request, Expect::Values).await? {
+            Reply::Values(values) => {
+                let Some(v) = values.into_iter().next() else {
+                    return Ok(None);
+                };
+                if v.key[..] != full[..] {
+                    return Err(Error::Protocol(format!(
+                        "asked for {key}, got a value for {:?}",
+                        v.key
+                    )));
+                }
+                Ok(Some((
+                    decompress(Raw {
+                        flags: v.flags,
+                        data: v.data,
+                    })?,
+                    v.cas,
+                )))
+            }
+            Reply::Line(r) => Err(error_from(r)),
+            other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Read a value; `None` when the key is missing.
+    pub async fn get<T: FromValue>(&self, key: &str) -> Result<Option<T>> {
+        match self.retrieve(GetCommand::Get, key).await? {
+            Some((raw, _)) => T::from_value(raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Read a value and, with `cache_cas`, remember its CAS unique for [`Client::cas`].
+    pub async fn gets<T: FromValue>(&self, key: &str) -> Result<Option<T>> {
+        match self.gets_unique(key).await? {
+            Some((value, unique)) => {
+                if self.inner.options.cache_cas {
+                    self.cas_ids().insert(self.full_key(key)?, unique);
+                }
+                Ok(Some(value))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Read a value with its CAS unique.
+    pub async fn gets_unique<T: FromValue>(&self, key: &str) -> Result<Option<(T, u64)>> {
+        match self.retrieve(GetCommand::Gets, key).await? {
+            Some((raw, Some(unique))) => Ok(Some((T::from_value(raw)?, unique))),
+            Some((_, None)) => Err(Error::Protocol("gets answered without a CAS unique".into())),
+            None => Ok(None),
+        }
+    }
+
+    /// Read many keys: one pipelined `get` per server, all servers at once. Missing keys are
+    /// absent from the map; keys come back without the key prefix.
+    pub async fn get_multi<T: FromValue>(&self, keys: &[&str]) -> Result<HashMap<String, T>> {
+        let mut per_server: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
+        for key in keys {
+            let full = self.full_key(key)?;
+            let index = self.pick(&full)?;
+            per_server.entry(index).or_default().push(full);
+        }
+        let prefix = self.inner.options.key_prefix.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, keys) in per_server {
+            let client = self.clone();
+            tasks.spawn(async move {
+                let request = Request::Get(Get {
+                    command: GetCommand::Get,
+                    exptime: 0,
+                    keys: Keys::new(&keys),
+                });
+                (keys, client.call(index, &request, Expect::Values).await)
+            });
+        }
+        let mut found = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (asked, reply) = joined.map_err(|e| Error::Protocol(e.to_string()))?;
+            let values = match reply? {
+                Reply::Values(values) => values,
+                Reply::Line(r) => return Err(error_from(r)),
+                other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+            };
+            for v in values {
+                if !asked.iter().any(|k| k[..] == v.key[..]) {
+                    return Err(Error::Protocol(format!(
+                        "got a value for {:?}, which was not asked for",
+                        v.key
+                    )));
+                }
+                let key = String::from_utf8_lossy(&v.key[prefix..]).into_owned();
+                let value = T::from_value(decompress(Raw {
+                    flags: v.flags,
+                    data: v.data,
+                })?)?;
+                found.insert(key, value);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Store many values; returns the keys that were not stored (python-memcached's
+    /// `set_multi` result). Requests to each server are pipelined.
+    pub async fn set_multi<V: ToValue>(
+        &self,
+        values: &[(&str, V)],
+        exptime: impl Into<Expiry>,
+    ) -> Result<Vec<String>> {
+        let exptime = exptime.into();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (key, value) in values {
+            let full = self.full_key(key)?;
+            let raw = self.encode_value(value)?;
+            let index = self.pick(&full)?;
+            let client = self.clone();
+            let key = key.to_string();
+            tasks.spawn(async move {
+                let request = Request::Store(Store {
+                    command: StoreCommand::Set,
+                    key: Bytes::from(full),
+                    flags: raw.flags,
+                    exptime: exptime.0,
+                    cas: 0,
+                    data: raw.data,
+                    noreply: false,
+                });
+                let stored = match client.call(index, &request, Expect::Line).await {
+                    Ok(reply) => status_bool(reply, &Response::Stored).unwrap_or(false),
+                    Err(_) => false,
+                };
+                (key, stored)
+            });
+        }
+        let mut failed = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (key, stored) = joined.map_err(|e| Error::Protocol(e.to_string()))?;
+            if !stored {
+                failed.push(key);
+            }
+        }
+        failed.sort();
+        Ok(failed)
+    }
+
+    /// Delete a key. Returns true when it was deleted, false when it was not there
+    /// (python-memcached returns 1 in both cases).
+    pub async fn delete(&self, key: &str) -> Result<bool> {
+        let full = self.full_key(key)?;
+        let index = self.pick(&full)?;
+        let request = Request::Delete(Delete {
+            key: Bytes::from(full),
+            noreply: false,
+        });
+        let reply = self.call(index, &request, Expect::Line).await?;
+        status_bool(reply, &Response::Deleted)
+    }
+
+    /// Delete many keys; true when every server answered (missing keys are not failures), as
+    /// python-memcached's `delete_multi`.
+    pub async fn delete_multi(&self, keys: &[&str]) -> Result<bool> {
+        let mut all = true;
+        for key in keys {
+            if self.delete(key).await.is_err() {
+                all = false;
+            }
+        }
+        Ok(all)
+    }
+
+    async fn arithmetic(&self, op: ArithmeticOp, key: &str, delta: u64) -> Result<Option<u64>> {
+        let full = self.full_key(key)?;
+        let index = self.pick(&full)?;
+        let request = Request::Arithmetic(Arithmetic {
+            op,
+            key: Bytes::from(full),
+            delta,
+            noreply: false,
+        });
+        match self.call(index, &request, Expect::Line).await? {
+            Reply::Line(Response::Number(n)) => Ok(Some(n)),
+            Reply::Line(Response::NotFound) => Ok(None),
+            Reply::Line(r) => Err(error_from(r)),
+            other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Add `delta` to a decimal counter (wrapping at 2^64). `None` when the key is missing.
+    pub async fn incr(&self, key: &str, delta: u64) -> Result<Option<u64>> {
+        self.arithmetic(ArithmeticOp::Incr, key, delta).await
+    }
+
+    /// Subtract `delta` from a decimal counter (stopping at 0). `None` when the key is missing.
+    pub async fn decr(&self, key: &str, delta: u64) -> Result<Option<u64>> {
+        self.arithmetic(ArithmeticOp::Decr, key, delta).await
+    }
+
+    /// Set a new expiry. Returns whether the key was there.
+    pub async fn touch(&self, key: &str, exptime: impl Into<Expiry>) -> Result<bool> {
+        let full = self.full_key(key)?;
+        let index = self.pick(&full)?;
+        let request = Request::Touch(Touch {
+            key: Bytes::from(full),
+            exptime: exptime.into().0,
+            noreply: false,
+        });
+        let reply = self.call(index, &request, Expect::Line).await?;
+        status_bool(reply, &Response::Touched)
+    }
+
+    /// Invalidate every item on every live server.
+    pub async fn flush_all(&self) -> Result<()> {
+        for index in 0..self.inner.nodes.len() {
+            if !self.inner.nodes[index].is_alive() {
+                continue;
+            }
+            let request = Request::FlushAll(FlushAll {
+                delay: None,
+                noreply: false,
+            });
+            match self.call(index, &request, Expect::Line).await? {
+                Reply::Line(Response::Ok) => {}
+                Reply::Line(r) => return Err(error_from(r)),
+                other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// `stats` of every live server: (server name, statistics).
+    pub async fn get_stats(&self) -> Result<Vec<(String, HashMap<String, String>)>> {
+        let mut all = Vec::new();
+        for (index, node) in self.inner.nodes.iter().enumerate() {
+            if !node.is_alive() {
+                continue;
+            }
+            let request = Request::Stats(mc_proto::Stats { args: Vec::new() });
+            match self.call(index, &request, Expect::Stats).await? {
+                Reply::Stats(stats) => {
+                    let map = stats
+                        .into_iter()
+                        .map(|(k, v)| {
+                            (
+                                String::from_utf8_lossy(&k).into_owned(),
+                                String::from_utf8_lossy(&v).into_owned(),
+                            )
+                        })
+                        .collect();
+                    all.push((node.name.clone(), map));
+                }
+                Reply::Line(r) => return Err(error_from(r)),
+                other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+            }
+        }
+        Ok(all)
+    }
+
+    /// Close every connection (they reopen on the next request).
+    pub async fn disconnect_all(&self) {
+        for node in &self.inner.nodes {
+            node.disconnect().await;
+        }
+    }
+
+    /// Raw access for advanced uses (meta commands): send `request` to the server that owns
+    /// `key` and get its first answer line.
+    pub async fn request_line(&self, key: &str, request: &Request) -> Result<Response> {
+        let full = self.full_key(key)?;
+        let index = self.pick(&full)?;
+        match self.call(index, request, Expect::Line).await? {
+            Reply::Line(r) => Ok(r),
+            other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        }
+    }
+}

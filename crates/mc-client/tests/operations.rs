@@ -1,0 +1,178 @@
+//! Every operation, with python-memcached's results, against mc-server and against Debian's
+//! memcached.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mc_client::blocking::Client;
+use mc_client::{Error, Json, Options, Raw};
+use mc_server::{Config, RunningServer};
+use mc_testkit::Memcached;
+
+fn exercise(addr: SocketAddr) {
+    let options = Options {
+        cache_cas: true,
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.to_string()], options).expect("client");
+    mc.flush_all().expect("flush");
+    // The tutorial, step by step.
+    assert!(mc.set("k1", "v1", 0).expect("set"));
+    assert_eq!(mc.get::<String>("k1").expect("get").as_deref(), Some("v1"));
+    assert!(mc.set("k", "v", 1).expect("set with expiry"));
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(mc.get::<String>("k").expect("get"), None, "expired");
+    assert!(mc.add("k", "hello", 0).expect("add"));
+    assert!(!mc.add("k", "world", 0).expect("add again"));
+    assert_eq!(
+        mc.get::<String>("k").expect("get").as_deref(),
+        Some("hello")
+    );
+    assert!(mc.replace("k", "helloworld", 0).expect("replace"));
+    assert!(!mc.replace("kk", "hello", 0).expect("replace missing"));
+    assert_eq!(
+        mc.set_multi(&[("key1", "value1"), ("key2", "value2")], 0)
+            .expect("set_multi"),
+        Vec::<String>::new()
+    );
+    assert!(mc.delete("key1").expect("delete"));
+    assert!(!mc.delete("key1").expect("delete missing"));
+    assert!(mc.delete_multi(&["key2", "nothing"]).expect("delete_multi"));
+    mc.set_multi(&[("key5", "value5"), ("key6", "value6")], 0)
+        .expect("set_multi");
+    let multi = mc
+        .get_multi::<String>(&["key5", "key6", "key7"])
+        .expect("get_multi");
+    assert_eq!(multi.len(), 2);
+    assert_eq!(multi["key6"], "value6");
+    assert!(mc.append("key5", "after").expect("append"));
+    assert!(mc.prepend("key5", "before").expect("prepend"));
+    assert_eq!(
+        mc.get::<String>("key5").expect("get").as_deref(),
+        Some("beforevalue5after")
+    );
+    assert!(!mc.append("nokey", "x").expect("append missing"));
+    assert!(mc.set("number", &9i64, 0).expect("set int"));
+    assert_eq!(mc.incr("number", 1).expect("incr"), Some(10));
+    assert_eq!(mc.incr("number", 10).expect("incr"), Some(20));
+    assert_eq!(mc.decr("number", 1).expect("decr"), Some(19));
+    assert_eq!(mc.decr("number", 10).expect("decr"), Some(9));
+    assert_eq!(
+        mc.get::<i64>("number").expect("get int"),
+        Some(9),
+        "padded counters read back"
+    );
+    assert_eq!(mc.incr("missing", 1).expect("incr missing"), None);
+    assert!(
+        matches!(mc.incr("k", 1), Err(Error::Client(_))),
+        "non-numeric counter"
+    );
+    // gets / cas with two clients: the second writer loses.
+    let other = Client::with_options(
+        [addr.to_string()],
+        Options {
+            cache_cas: true,
+            ..Options::default()
+        },
+    )
+    .expect("client");
+    assert!(mc.set("n", &9i64, 0).expect("set"));
+    assert_eq!(mc.gets::<i64>("n").expect("gets"), Some(9));
+    assert_eq!(other.gets::<i64>("n").expect("gets"), Some(9));
+    assert!(mc.cas("n", &99i64, 0).expect("cas"));
+    assert!(!other.cas("n", &100i64, 0).expect("cas loses"));
+    assert_eq!(mc.get::<i64>("n").expect("get"), Some(99));
+    // Without a remembered unique, cas falls back to set, as python-memcached does.
+    let fresh = Client::new([addr.to_string()]).expect("client");
+    assert!(fresh.cas("n", &5i64, 0).expect("cas as set"));
+    let (value, unique) = mc.gets_unique::<i64>("n").expect("gets").expect("present");
+    assert_eq!(value, 5);
+    assert!(mc.cas_unique("n", &6i64, unique, 0).expect("cas"));
+    assert!(!mc.cas_unique("n", &7i64, unique, 0).expect("stale unique"));
+    // touch, types, compression.
+    assert!(mc.touch("key5", 100).expect("touch"));
+    assert!(!mc.touch("nokey", 100).expect("touch missing"));
+    assert!(mc
+        .touch("key5", Duration::from_secs(60))
+        .expect("touch with a duration"));
+    assert!(mc.set("b", b"\x00\xffraw".as_slice(), 0).expect("bytes"));
+    assert_eq!(
+        mc.get::<Vec<u8>>("b").expect("get bytes").as_deref(),
+        Some(&b"\x00\xffraw"[..])
+    );
+    assert!(mc
+        .set("j", &Json(serde_json::json!({"a": [1, 2]})), 0)
+        .expect("json"));
+    let j: Json<serde_json::Value> = mc.get("j").expect("get json").expect("present");
+    assert_eq!(j.0["a"][1], 2);
+    let raw: Raw = mc.get("j").expect("raw").expect("present");
+    assert_eq!(raw.flags, mc_client::value::flags::JSON);
+    let compressing = Client::with_options(
+        [addr.to_string()],
+        Options {
+            min_compress_len: 100,
+            ..Options::default()
+        },
+    )
+    .expect("client");
+    let big = "x".repeat(100_000);
+    assert!(compressing.set("big", big.as_str(), 0).expect("set big"));
+    let raw: Raw = Client::new([addr.to_string()])
+        .expect("client")
+        .get("big")
+        .expect("raw")
+        .expect("present");
+    assert_eq!(raw.data.len(), 100_000, "read back decompressed");
+    assert_eq!(
+        compressing.get::<String>("big").expect("get").as_deref(),
+        Some(big.as_str())
+    );
+    // Bad keys never reach the server.
+    for bad in ["", "has space", "ctrl\x01", &"k".repeat(251)] {
+        assert!(matches!(mc.set(bad, "x", 0), Err(Error::Key(_))), "{bad:?}");
+    }
+    let stats = mc.get_stats().expect("stats");
+    assert_eq!(stats.len(), 1);
+    assert!(stats[0].1.contains_key("curr_items"));
+    mc.disconnect_all();
+    assert_eq!(
+        mc.get::<String>("k1").expect("reconnects").as_deref(),
+        Some("v1")
+    );
+}
+
+#[test]
+fn operations_against_mc_server() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    exercise(server.local_addr().expect("addr"));
+}
+
+#[test]
+fn operations_against_memcached() {
+    let Some(memcached) = Memcached::start() else {
+        return;
+    };
+    exercise(memcached.addr);
+}
+
+#[test]
+fn key_prefix_is_added_and_stripped() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let addr = server.local_addr().expect("addr").to_string();
+    let prefixed = Client::with_options(
+        [addr.as_str()],
+        Options {
+            key_prefix: "app:".into(),
+            ..Options::default()
+        },
+    )
+    .expect("client");
+    let plain = Client::new([addr.as_str()]).expect("client");
+    prefixed.set("a", "1", 0).expect("set");
+    assert_eq!(
+        plain.get::<String>("app:a").expect("get").as_deref(),
+        Some("1")
+    );
+    let multi = prefixed.get_multi::<String>(&["a"]).expect("multi");
+    assert_eq!(multi.get("a").map(String::as_str), Some("1"));
+}
