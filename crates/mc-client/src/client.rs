@@ -10,7 +10,7 @@ use mc_proto::{
     Response, Store, StoreCommand, Touch,
 };
 
-use crate::connection::{Expect, Reply};
+use crate::connection::{Connection, Expect, Reply};
 use crate::distribution::{buckets, modula_pick, Continuum, Distribution};
 use crate::error::{Error, Result};
 use crate::server::{Node, ServerSpec};
@@ -202,24 +202,78 @@ impl Client {
         picked.ok_or(Error::NoServer)
     }
 
-    /// Send one request to server `index`, marking the server dead on I/O failure or timeout.
+    /// The server for a full key, with a live connection to it. Like python-memcached's
+    /// `_get_server`, a server that cannot be connected to is marked dead and the key is
+    /// rehashed to the next candidate.
+    async fn route(&self, key: &[u8]) -> Result<(usize, Connection)> {
+        let options = &self.inner.options;
+        let mut last_error = Error::NoServer;
+        for _ in 0..=self.inner.nodes.len() {
+            let index = match self.pick(key) {
+                Ok(index) => index,
+                Err(_) => return Err(last_error),
+            };
+            let node = &self.inner.nodes[index];
+            match node
+                .connection(options.connect_timeout, options.max_value_length)
+                .await
+            {
+                Ok(conn) => return Ok((index, conn)),
+                Err(e) => {
+                    node.mark_dead(options.dead_retry);
+                    last_error = e;
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Send one request for `key`, marking its server dead on I/O failure or timeout (the
+    /// request then fails; it is not resent, as python-memcached does not resend either).
+    async fn call_key(&self, key: &[u8], request: &Request, expect: Expect) -> Result<Reply> {
+        let (index, conn) = self.route(key).await?;
+        self.send(index, conn, request, expect).await
+    }
+
+    async fn send(
+        &self,
+        index: usize,
+        conn: Connection,
+        request: &Request,
+        expect: Expect,
+    ) -> Result<Reply> {
+        let node = &self.inner.nodes[index];
+        let mut buf = BytesMut::new();
+        request.encode(&mut buf);
+        let result = conn
+            .call(
+                buf.freeze(),
+                expect,
+                self.inner.options.io_timeout,
+                &node.name,
+            )
+            .await;
+        if matches!(result, Err(Error::Io { .. } | Error::Timeout(_))) {
+            node.mark_dead(self.inner.options.dead_retry);
+        }
+        result
+    }
+
+    /// Send one request to server `index` (for commands addressed to every server).
     async fn call(&self, index: usize, request: &Request, expect: Expect) -> Result<Reply> {
         let node = &self.inner.nodes[index];
         let options = &self.inner.options;
-        let mut buf = BytesMut::new();
-        request.encode(&mut buf);
-        let result = async {
-            let conn = node
-                .connection(options.connect_timeout, options.max_value_length)
-                .await?;
-            conn.call(buf.freeze(), expect, options.io_timeout, &node.name)
-                .await
-        }
-        .await;
-        if matches!(result, Err(Error::Io { .. } | Error::Timeout(_))) {
-            node.mark_dead(options.dead_retry);
-        }
-        result
+        let conn = match node
+            .connection(options.connect_timeout, options.max_value_length)
+            .await
+        {
+            Ok(conn) => conn,
+            Err(e) => {
+                node.mark_dead(options.dead_retry);
+                return Err(e);
+            }
+        };
+        self.send(index, conn, request, expect).await
     }
 
     fn encode_value(&self, value: &(impl ToValue + ?Sized)) -> Result<Raw> {
@@ -243,17 +297,16 @@ impl Client {
     ) -> Result<bool> {
         let full = self.full_key(key)?;
         let raw = self.encode_value(value)?;
-        let index = self.pick(&full)?;
         let request = Request::Store(Store {
             command,
-            key: Bytes::from(full),
+            key: Bytes::from(full.clone()),
             flags: raw.flags,
             exptime: exptime.0,
             cas,
             data: raw.data,
             noreply: false,
         });
-        let reply = self.call(index, &request, Expect::Line).await?;
+        let reply = self.call_key(&full, &request, Expect::Line).await?;
         status_bool(reply, &Response::Stored)
     }
 
@@ -340,13 +393,12 @@ impl Client {
 
     async fn retrieve(&self, command: GetCommand, key: &str) -> Result<Option<(Raw, Option<u64>)>> {
         let full = self.full_key(key)?;
-        let index = self.pick(&full)?;
         let request = Request::Get(Get {
             command,
             exptime: 0,
             keys: Keys::new([&full]),
         });
-        match self.call(index, &request, Expect::Values).await? {
+        match self.call_key(&full, &request, Expect::Values).await? {
             Reply::Values(values) => {
                 let Some(v) = values.into_iter().next() else {
                     return Ok(None);
@@ -406,7 +458,7 @@ impl Client {
         let mut per_server: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
         for key in keys {
             let full = self.full_key(key)?;
-            let index = self.pick(&full)?;
+            let (index, _) = self.route(&full).await?;
             per_server.entry(index).or_default().push(full);
         }
         let prefix = self.inner.options.key_prefix.len();
@@ -460,20 +512,19 @@ impl Client {
         for (key, value) in values {
             let full = self.full_key(key)?;
             let raw = self.encode_value(value)?;
-            let index = self.pick(&full)?;
             let client = self.clone();
             let key = key.to_string();
             tasks.spawn(async move {
                 let request = Request::Store(Store {
                     command: StoreCommand::Set,
-                    key: Bytes::from(full),
+                    key: Bytes::from(full.clone()),
                     flags: raw.flags,
                     exptime: exptime.0,
                     cas: 0,
                     data: raw.data,
                     noreply: false,
                 });
-                let stored = match client.call(index, &request, Expect::Line).await {
+                let stored = match client.call_key(&full, &request, Expect::Line).await {
                     Ok(reply) => status_bool(reply, &Response::Stored).unwrap_or(false),
                     Err(_) => false,
                 };
@@ -495,12 +546,11 @@ impl Client {
     /// (python-memcached returns 1 in both cases).
     pub async fn delete(&self, key: &str) -> Result<bool> {
         let full = self.full_key(key)?;
-        let index = self.pick(&full)?;
         let request = Request::Delete(Delete {
-            key: Bytes::from(full),
+            key: Bytes::from(full.clone()),
             noreply: false,
         });
-        let reply = self.call(index, &request, Expect::Line).await?;
+        let reply = self.call_key(&full, &request, Expect::Line).await?;
         status_bool(reply, &Response::Deleted)
     }
 
@@ -518,14 +568,13 @@ impl Client {
 
     async fn arithmetic(&self, op: ArithmeticOp, key: &str, delta: u64) -> Result<Option<u64>> {
         let full = self.full_key(key)?;
-        let index = self.pick(&full)?;
         let request = Request::Arithmetic(Arithmetic {
             op,
-            key: Bytes::from(full),
+            key: Bytes::from(full.clone()),
             delta,
             noreply: false,
         });
-        match self.call(index, &request, Expect::Line).await? {
+        match self.call_key(&full, &request, Expect::Line).await? {
             Reply::Line(Response::Number(n)) => Ok(Some(n)),
             Reply::Line(Response::NotFound) => Ok(None),
             Reply::Line(r) => Err(error_from(r)),
@@ -546,13 +595,12 @@ impl Client {
     /// Set a new expiry. Returns whether the key was there.
     pub async fn touch(&self, key: &str, exptime: impl Into<Expiry>) -> Result<bool> {
         let full = self.full_key(key)?;
-        let index = self.pick(&full)?;
         let request = Request::Touch(Touch {
-            key: Bytes::from(full),
+            key: Bytes::from(full.clone()),
             exptime: exptime.into().0,
             noreply: false,
         });
-        let reply = self.call(index, &request, Expect::Line).await?;
+        let reply = self.call_key(&full, &request, Expect::Line).await?;
         status_bool(reply, &Response::Touched)
     }
 
@@ -614,8 +662,7 @@ impl Client {
     /// `key` and get its first answer line.
     pub async fn request_line(&self, key: &str, request: &Request) -> Result<Response> {
         let full = self.full_key(key)?;
-        let index = self.pick(&full)?;
-        match self.call(index, request, Expect::Line).await? {
+        match self.call_key(&full, request, Expect::Line).await? {
             Reply::Line(r) => Ok(r),
             other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
         }

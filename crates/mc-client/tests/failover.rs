@@ -1,0 +1,103 @@
+//! Faults: a dead server in a pool, a server that dies and comes back.
+
+use std::time::{Duration, Instant};
+
+use mc_client::blocking::Client;
+use mc_client::{Error, Options};
+use mc_server::{Config, RunningServer};
+
+/// An address where nothing listens (a port we bound and released).
+fn dead_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    drop(listener);
+    addr
+}
+
+#[test]
+fn a_dead_server_only_moves_its_own_keys() {
+    let live: Vec<RunningServer> = (0..3)
+        .map(|_| RunningServer::start(Config::ephemeral()).expect("server"))
+        .collect();
+    let mut addrs: Vec<String> = live
+        .iter()
+        .map(|s| s.local_addr().expect("addr").to_string())
+        .collect();
+    addrs.insert(1, dead_address());
+    let options = Options {
+        connect_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let all_alive_placement = Client::new(addrs.iter().map(String::as_str)).expect("client");
+    let pool = Client::with_options(addrs.iter().map(String::as_str), options).expect("client");
+    let keys: Vec<String> = (0..200).map(|i| format!("key:{i}")).collect();
+    // Placement before anyone noticed the dead server.
+    let planned: Vec<usize> = keys
+        .iter()
+        .map(|k| all_alive_placement.server_for(k).expect("server"))
+        .collect();
+    for key in &keys {
+        // Like python-memcached, a server that refuses connections is skipped and the key is
+        // rehashed: every operation still succeeds.
+        assert!(pool.set(key, key.as_str(), 0).expect("set fails over"));
+    }
+    for (key, planned) in keys.iter().zip(&planned) {
+        assert_eq!(
+            pool.get::<String>(key).expect("get").as_deref(),
+            Some(key.as_str())
+        );
+        let now = pool.server_for(key).expect("server");
+        if *planned != 1 {
+            assert_eq!(
+                now, *planned,
+                "{key} belonged to a live server and must stay there"
+            );
+        } else {
+            assert_ne!(now, 1);
+        }
+    }
+}
+
+#[test]
+fn a_server_that_dies_fails_fast_and_is_retried_after_dead_retry() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let addr = server.local_addr().expect("addr");
+    let options = Options {
+        io_timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_millis(500),
+        dead_retry: Duration::from_secs(1),
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.to_string()], options).expect("client");
+    assert!(mc.set("k", "v", 0).expect("set"));
+    server.shutdown();
+
+    let started = Instant::now();
+    let err = mc.get::<String>("k").expect_err("the server is gone");
+    assert!(matches!(err, Error::Io { .. } | Error::Timeout(_)), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "fails within the timeout"
+    );
+    // Now marked dead: refused at once, without touching the network.
+    assert!(matches!(
+        mc.get::<String>("k"),
+        Err(Error::NoServer | Error::Io { .. })
+    ));
+
+    // The server comes back on the same port.
+    let back = RunningServer::start(Config {
+        port: addr.port(),
+        ..Config::ephemeral()
+    })
+    .expect("restart");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(mc
+        .set("k", "again", 0)
+        .expect("traffic resumes after dead_retry"));
+    assert_eq!(
+        mc.get::<String>("k").expect("get").as_deref(),
+        Some("again")
+    );
+    back.shutdown();
+}
