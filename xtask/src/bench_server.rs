@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 use crate::{workspace_root, Result};
 
 /// A server process under test, stopped by PID when dropped.
-struct Proc {
+pub(crate) struct Proc {
     name: &'static str,
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     _port_file: Option<PathBuf>,
 }
 
@@ -107,7 +107,7 @@ fn start_memcached(threads: usize, memory_mb: usize) -> Result<Proc> {
     }
 }
 
-fn start_mc_server(bin: &Path, threads: usize, memory_mb: usize) -> Result<Proc> {
+pub(crate) fn start_mc_server(bin: &Path, threads: usize, memory_mb: usize) -> Result<Proc> {
     let mut cmd = Command::new(bin);
     cmd.args(["-l", "127.0.0.1", "-p", "0", "-U", "0", "-c", "4096", "-v"])
         .args(["-t", &threads.to_string(), "-m", &memory_mb.to_string()])

@@ -6,7 +6,9 @@
 //! * `bench proto` — the codec's criterion benchmarks.
 //! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
+//! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
 
+mod bench_client;
 mod bench_server;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S]>"
+                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client>"
             );
             return ExitCode::from(2);
         }
@@ -164,6 +166,7 @@ fn fuzz(args: &[String]) -> Result {
 fn bench(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         Some("server") => bench_server::run(&args[1..]),
+        Some("client") => bench_client::run(&args[1..]),
         Some("proto") | None => {
             let mut cmd = cargo();
             cmd.args(["bench", "-p", "mc-proto", "--bench", "decode"]);
@@ -171,7 +174,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto, server"
+            "unknown benchmark {other:?}; available: proto, server, client"
         )),
     }
 }

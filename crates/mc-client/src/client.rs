@@ -38,7 +38,9 @@ pub struct Options {
     pub min_compress_len: usize,
     /// How keys are spread over servers.
     pub distribution: Distribution,
-    /// Connections per server; each pipelines the requests of every task using it.
+    /// Connections per server; each pipelines the requests of every task using it. One
+    /// connection batches best (measured: 64 tasks get 20% more done than over two); more help
+    /// when large values would otherwise delay small ones.
     pub connections_per_server: usize,
 }
 
@@ -54,7 +56,7 @@ impl Default for Options {
             max_value_length: 1024 * 1024,
             min_compress_len: 0,
             distribution: Distribution::Modula,
-            connections_per_server: 2,
+            connections_per_server: 1,
         }
     }
 }
