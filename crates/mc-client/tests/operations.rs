@@ -176,3 +176,23 @@ fn key_prefix_is_added_and_stripped() {
     let multi = prefixed.get_multi::<String>(&["a"]).expect("multi");
     assert_eq!(multi.get("a").map(String::as_str), Some("1"));
 }
+
+#[test]
+fn unix_socket_servers() {
+    let dir = std::env::temp_dir().join(format!("mc-client-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("mc.sock");
+    let server = RunningServer::start(Config {
+        unix_socket: Some(path.clone()),
+        ..Config::ephemeral()
+    })
+    .expect("server");
+    let mc = Client::new([format!("unix:{}", path.display())]).expect("client");
+    assert!(mc.set("k", "over a unix socket", 0).expect("set"));
+    assert_eq!(
+        mc.get::<String>("k").expect("get").as_deref(),
+        Some("over a unix socket")
+    );
+    server.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
