@@ -126,6 +126,16 @@ impl Client {
         self.runtime.block_on(self.client.gets_unique(key))
     }
 
+    /// See [`crate::Client::gat`].
+    pub fn gat<T: FromValue>(&self, key: &str, exptime: impl Into<Expiry>) -> Result<Option<T>> {
+        self.runtime.block_on(self.client.gat(key, exptime))
+    }
+
+    /// See [`crate::Client::gats_unique`].
+    pub fn gats_unique<T: FromValue>(&self, key: &str, exptime: impl Into<Expiry>) -> Result<Option<(T, u64)>> {
+        self.runtime.block_on(self.client.gats_unique(key, exptime))
+    }
+
     /// See [`crate::Client::get_multi`].
     pub fn get_multi<T: FromValue>(&self, keys: &[&str]) -> Result<HashMap<String, T>> {
         self.runtime.block_on(self.client.get_multi(keys))

@@ -393,11 +393,16 @@ impl Client {
         self.inner.cas_ids.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn retrieve(&self, command: GetCommand, key: &str) -> Result<Option<(Raw, Option<u64>)>> {
+    async fn retrieve(
+        &self,
+        command: GetCommand,
+        key: &str,
+        exptime: Expiry,
+    ) -> Result<Option<(Raw, Option<u64>)>> {
         let full = self.full_key(key)?;
         let request = Request::Get(Get {
             command,
-            exptime: 0,
+            exptime: exptime.0,
             keys: Keys::new([&full]),
         });
         match self.call_key(&full, &request, Expect::Values).await? {
@@ -426,7 +431,7 @@ impl Client {
 
     /// Read a value; `None` when the key is missing.
     pub async fn get<T: FromValue>(&self, key: &str) -> Result<Option<T>> {
-        match self.retrieve(GetCommand::Get, key).await? {
+        match self.retrieve(GetCommand::Get, key, Expiry(0)).await? {
             Some((raw, _)) => T::from_value(raw).map(Some),
             None => Ok(None),
         }
@@ -447,9 +452,30 @@ impl Client {
 
     /// Read a value with its CAS unique.
     pub async fn gets_unique<T: FromValue>(&self, key: &str) -> Result<Option<(T, u64)>> {
-        match self.retrieve(GetCommand::Gets, key).await? {
+        match self.retrieve(GetCommand::Gets, key, Expiry(0)).await? {
             Some((raw, Some(unique))) => Ok(Some((T::from_value(raw)?, unique))),
             Some((_, None)) => Err(Error::Protocol("gets answered without a CAS unique".into())),
+            None => Ok(None),
+        }
+    }
+
+    /// Read a value and set its new expiry in the same round trip (`gat`): sliding expiry.
+    pub async fn gat<T: FromValue>(&self, key: &str, exptime: impl Into<Expiry>) -> Result<Option<T>> {
+        match self.retrieve(GetCommand::Gat, key, exptime.into()).await? {
+            Some((raw, _)) => T::from_value(raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Client::gat`] that also returns the CAS unique (`gats`).
+    pub async fn gats_unique<T: FromValue>(
+        &self,
+        key: &str,
+        exptime: impl Into<Expiry>,
+    ) -> Result<Option<(T, u64)>> {
+        match self.retrieve(GetCommand::Gats, key, exptime.into()).await? {
+            Some((raw, Some(unique))) => Ok(Some((T::from_value(raw)?, unique))),
+            Some((_, None)) => Err(Error::Protocol("gats answered without a CAS unique".into())),
             None => Ok(None),
         }
     }
