@@ -87,10 +87,15 @@ fn validate(form: &HashMap<String, String>) -> Result<(bool, String, String), St
 async fn apply(session: Session, Form(form): Form<HashMap<String, String>>) -> Response {
     let (set, key, val) = match validate(&form) {
         Ok(ok) => ok,
-        Err(message) => return (StatusCode::BAD_REQUEST, page(&session, Some(message), None)).into_response(),
+        Err(message) => {
+            return (StatusCode::BAD_REQUEST, page(&session, Some(message), None)).into_response()
+        }
     };
     let result: Result<String, SessionError> = if set {
-        session.insert(&key, &val).await.map(|()| format!("stored {key}"))
+        session
+            .insert(&key, &val)
+            .await
+            .map(|()| format!("stored {key}"))
     } else {
         session.remove(&key).await.map(|old| match old {
             Some(_) => format!("deleted {key}"),

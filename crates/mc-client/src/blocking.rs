@@ -132,7 +132,11 @@ impl Client {
     }
 
     /// See [`crate::Client::gats_unique`].
-    pub fn gats_unique<T: FromValue>(&self, key: &str, exptime: impl Into<Expiry>) -> Result<Option<(T, u64)>> {
+    pub fn gats_unique<T: FromValue>(
+        &self,
+        key: &str,
+        exptime: impl Into<Expiry>,
+    ) -> Result<Option<(T, u64)>> {
         self.runtime.block_on(self.client.gats_unique(key, exptime))
     }
 

@@ -460,7 +460,11 @@ impl Client {
     }
 
     /// Read a value and set its new expiry in the same round trip (`gat`): sliding expiry.
-    pub async fn gat<T: FromValue>(&self, key: &str, exptime: impl Into<Expiry>) -> Result<Option<T>> {
+    pub async fn gat<T: FromValue>(
+        &self,
+        key: &str,
+        exptime: impl Into<Expiry>,
+    ) -> Result<Option<T>> {
         match self.retrieve(GetCommand::Gat, key, exptime.into()).await? {
             Some((raw, _)) => T::from_value(raw).map(Some),
             None => Ok(None),

@@ -13,7 +13,16 @@ use crate::error::SessionError;
 pub type Data = Map<String, Value>;
 
 /// How many times a write is retried when another request changed the session in between.
-const CAS_RETRIES: usize = 16;
+/// Each round has one winner, so this bounds how many concurrent writers of one session all
+/// succeed; 50 simultaneous writers are tested.
+const CAS_RETRIES: u32 = 100;
+
+/// A short random pause after losing a race, so the losers do not collide again in lockstep.
+async fn back_off(attempt: u32) {
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 500) as u64;
+    let micros = u64::from(attempt.min(20)) * 100 + jitter;
+    tokio::time::sleep(Duration::from_micros(micros)).await;
+}
 
 /// Session settings.
 #[derive(Clone)]
@@ -77,7 +86,10 @@ fn parse(text: &str) -> Result<Data, SessionError> {
 impl SessionStore {
     /// Sessions kept through `client`.
     pub fn new(client: Client, config: SessionConfig) -> SessionStore {
-        SessionStore { client, config: Arc::new(config) }
+        SessionStore {
+            client,
+            config: Arc::new(config),
+        }
     }
 
     /// The settings.
@@ -88,7 +100,11 @@ impl SessionStore {
     /// The data of session `id`, pushing its expiry forward in the same round trip (`gat`).
     /// `None` when memcached does not know the id (never created, expired, evicted).
     pub async fn load(&self, id: &str) -> Result<Option<Data>, SessionError> {
-        match self.client.gat::<String>(id, self.config.ttl_seconds()).await? {
+        match self
+            .client
+            .gat::<String>(id, self.config.ttl_seconds())
+            .await?
+        {
             Some(text) => parse(&text).map(Some),
             None => Ok(None),
         }
@@ -97,15 +113,26 @@ impl SessionStore {
     /// Apply `change` to session `id` without losing concurrent writers' changes: read with
     /// its CAS unique, change, write back only if nobody wrote in between, retry otherwise.
     /// Returns the data as written.
-    pub async fn update(&self, id: &str, mut change: impl FnMut(&mut Data)) -> Result<Data, SessionError> {
+    pub async fn update(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut Data),
+    ) -> Result<Data, SessionError> {
         let ttl = self.config.ttl_seconds();
-        for _ in 0..CAS_RETRIES {
+        for attempt in 0..CAS_RETRIES {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             match self.client.gats_unique::<String>(id, ttl).await? {
                 Some((text, unique)) => {
                     let mut data = parse(&text)?;
                     change(&mut data);
                     let text = serde_json::to_string(&data)?;
-                    if self.client.cas_unique(id, text.as_str(), unique, ttl).await? {
+                    if self
+                        .client
+                        .cas_unique(id, text.as_str(), unique, ttl)
+                        .await?
+                    {
                         return Ok(data);
                     }
                 }
@@ -125,7 +152,9 @@ impl SessionStore {
     /// Store `data` under `id` (used when a session moves to a new id).
     pub async fn put(&self, id: &str, data: &Data) -> Result<(), SessionError> {
         let text = serde_json::to_string(data)?;
-        self.client.set(id, text.as_str(), self.config.ttl_seconds()).await?;
+        self.client
+            .set(id, text.as_str(), self.config.ttl_seconds())
+            .await?;
         Ok(())
     }
 

@@ -1,0 +1,297 @@
+//! The session demo over real HTTP, against an in-process mc-server.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mc_server::{Config, RunningServer};
+use mc_session::{Key, SessionConfig, SessionStore};
+
+struct Demo {
+    url: String,
+    server: Option<RunningServer>,
+    memcached: SocketAddr,
+    key: Key,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn start(ttl: Duration) -> Demo {
+    let server = RunningServer::start(Config::ephemeral()).expect("mc-server");
+    let memcached = server.local_addr().expect("addr");
+    let key = Key::generate();
+    let mut config = SessionConfig::new(key.clone());
+    config.ttl = ttl;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let client = runtime.block_on(async { mc_client::Client::new([memcached.to_string()]) });
+    let app = session_demo::app(SessionStore::new(client, config));
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Demo {
+        url,
+        server: Some(server),
+        memcached,
+        key,
+        runtime,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+impl Demo {
+    fn get(&self, client: &reqwest::Client) -> (u16, String) {
+        self.runtime.block_on(async {
+            let r = client.get(&self.url).send().await.expect("GET");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        })
+    }
+
+    fn post(&self, client: &reqwest::Client, form: &[(&str, &str)]) -> (u16, String) {
+        self.runtime.block_on(async {
+            let r = client
+                .post(&self.url)
+                .form(form)
+                .send()
+                .await
+                .expect("POST");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        })
+    }
+
+    /// Ask memcached directly (meta get with the remaining TTL).
+    fn ttl_on_server(&self, id: &str) -> Option<i64> {
+        let mut conn = std::net::TcpStream::connect(self.memcached).expect("connect");
+        conn.write_all(format!("mg {id} t\r\n").as_bytes())
+            .expect("write");
+        let mut buf = [0u8; 256];
+        let n = conn.read(&mut buf).expect("read");
+        let line = String::from_utf8_lossy(&buf[..n]).to_string();
+        line.strip_prefix("HD t")
+            .and_then(|t| t.trim().parse().ok())
+    }
+
+    /// A cookie header signed with the demo's key.
+    fn signed_cookie(&self, id: &str) -> String {
+        let mut jar = cookie::CookieJar::new();
+        jar.signed_mut(&self.key)
+            .add(cookie::Cookie::new("uc", id.to_string()));
+        let value = jar.get("uc").expect("signed cookie").value().to_string();
+        format!("uc={value}")
+    }
+}
+
+fn session_id(page: &str) -> Option<String> {
+    let start = page.find("id=\"session-id\">")? + "id=\"session-id\">".len();
+    Some(page[start..start + 32].to_string())
+}
+
+#[test]
+fn set_and_delete_round_trip() {
+    let demo = start(Duration::from_secs(1200));
+    let b = browser();
+    let (status, page) = demo.get(&b);
+    assert_eq!(status, 200);
+    assert!(page.contains("The session is empty."));
+    let (status, page) = demo.post(&b, &[("action", "set"), ("key", "name"), ("val", "ferris")]);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<td class=\"key\">name</td><td class=\"value\">ferris</td>"),
+        "{page}"
+    );
+    let id = session_id(&page).expect("a session id");
+    assert!(mc_session::is_valid_id(&id));
+    let (_, page) = demo.get(&b);
+    assert_eq!(
+        session_id(&page).as_deref(),
+        Some(id.as_str()),
+        "same session on the next visit"
+    );
+    let (status, page) = demo.post(&b, &[("action", "del"), ("key", "name")]);
+    assert_eq!(status, 200);
+    assert!(page.contains("deleted name"));
+    assert!(page.contains("The session is empty."));
+    let (status, page) = demo.post(&b, &[("action", "del"), ("key", "never-set")]);
+    assert_eq!(status, 200, "deleting a missing key is not an error");
+    assert!(page.contains("never-set was not set"));
+}
+
+#[test]
+fn bad_input_is_a_400_with_a_message_and_html_is_escaped() {
+    let demo = start(Duration::from_secs(1200));
+    let b = browser();
+    for (form, message) in [
+        (vec![("action", "nuke"), ("key", "k")], "unknown action"),
+        (vec![("key", "k"), ("val", "v")], "choose an action"),
+        (vec![("action", "set"), ("val", "v")], "the key is missing"),
+        (vec![("action", "set"), ("key", "k")], "set needs a value"),
+    ] {
+        let (status, page) = demo.post(&b, &form);
+        assert_eq!(status, 400, "{form:?}");
+        assert!(page.contains(message), "{form:?}: {page}");
+    }
+    let (_, page) = demo.post(
+        &b,
+        &[
+            ("action", "set"),
+            ("key", "<b>k</b>"),
+            ("val", "<script>alert(1)</script>"),
+        ],
+    );
+    assert!(!page.contains("<script>alert(1)</script>"));
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{page}"
+    );
+}
+
+#[test]
+fn tampered_and_unknown_cookies_get_a_fresh_session() {
+    let demo = start(Duration::from_secs(1200));
+    let b = browser();
+    let (_, page) = demo.post(&b, &[("action", "set"), ("key", "secret"), ("val", "42")]);
+    let id = session_id(&page).expect("id");
+    let plain = reqwest::Client::new();
+    let send = |cookie: String| {
+        demo.runtime.block_on(async {
+            let r = plain
+                .get(&demo.url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("GET");
+            r.text().await.expect("body")
+        })
+    };
+    // The id without a valid signature is refused.
+    let page = send(format!("uc={id}"));
+    assert!(
+        page.contains("The session is empty."),
+        "unsigned id adopted"
+    );
+    let page = send(format!(
+        "uc=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA={id}"
+    ));
+    assert!(
+        page.contains("The session is empty."),
+        "forged signature adopted"
+    );
+    // A correctly signed id the server never issued is not adopted either.
+    let unknown = mc_session::new_id();
+    let page = send(demo.signed_cookie(&unknown));
+    assert!(page.contains("The session is empty."));
+    assert!(session_id(&page).is_none());
+    assert_eq!(
+        demo.ttl_on_server(&unknown),
+        None,
+        "nothing written for a rejected id"
+    );
+    // The genuine cookie still works.
+    let page = send(demo.signed_cookie(&id));
+    assert!(page.contains("<td class=\"value\">42</td>"));
+}
+
+#[test]
+fn sessions_slide_and_expire() {
+    let demo = start(Duration::from_secs(3));
+    let b = browser();
+    let (_, page) = demo.post(&b, &[("action", "set"), ("key", "k"), ("val", "v")]);
+    let id = session_id(&page).expect("id");
+    let ttl = demo.ttl_on_server(&id).expect("stored");
+    assert!((2..=3).contains(&ttl), "ttl {ttl}");
+    // Visits within the TTL keep pushing it forward.
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(1500));
+        let (_, page) = demo.get(&b);
+        assert_eq!(
+            session_id(&page).as_deref(),
+            Some(id.as_str()),
+            "still the same session"
+        );
+        let ttl = demo.ttl_on_server(&id).expect("alive");
+        assert!(ttl >= 2, "each visit restarts the clock: {ttl}");
+    }
+    // Then nothing for longer than the TTL: a new, empty session.
+    std::thread::sleep(Duration::from_secs(5));
+    let (_, page) = demo.get(&b);
+    assert!(page.contains("The session is empty."));
+    assert_eq!(demo.ttl_on_server(&id), None);
+}
+
+#[test]
+fn fifty_concurrent_writes_are_all_kept() {
+    let demo = start(Duration::from_secs(1200));
+    let b = browser();
+    let (_, page) = demo.post(&b, &[("action", "set"), ("key", "first"), ("val", "0")]);
+    let id = session_id(&page).expect("id");
+    let cookie = demo.signed_cookie(&id);
+    let plain = reqwest::Client::new();
+    demo.runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let (client, url, cookie) = (plain.clone(), demo.url.clone(), cookie.clone());
+            tasks.push(tokio::spawn(async move {
+                let form = [
+                    ("action", "set".to_string()),
+                    ("key", format!("k{i}")),
+                    ("val", i.to_string()),
+                ];
+                let r = client
+                    .post(&url)
+                    .header("cookie", cookie)
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("POST");
+                assert_eq!(r.status().as_u16(), 200);
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
+    let page = demo.runtime.block_on(async {
+        plain
+            .get(&demo.url)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body")
+    });
+    for i in 0..50 {
+        assert!(
+            page.contains(&format!("<td class=\"key\">k{i}</td>")),
+            "k{i} lost"
+        );
+    }
+}
+
+#[test]
+fn memcached_down_is_a_503() {
+    let mut demo = start(Duration::from_secs(1200));
+    let b = browser();
+    let (status, _) = demo.post(&b, &[("action", "set"), ("key", "k"), ("val", "v")]);
+    assert_eq!(status, 200);
+    if let Some(server) = demo.server.take() {
+        server.shutdown();
+    }
+    let (status, body) = demo.get(&b);
+    assert_eq!(status, 503, "{body}");
+    let (status, _) = demo.post(&b, &[("action", "set"), ("key", "k2"), ("val", "v")]);
+    assert_eq!(status, 503);
+}
