@@ -7,9 +7,11 @@
 //! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
+//! * `bench session` — `wrk` against the session demo's `GET /` with a session cookie.
 
 mod bench_client;
 mod bench_server;
+mod bench_session;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,7 +25,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client>"
+                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client | bench session>"
             );
             return ExitCode::from(2);
         }
@@ -167,6 +169,7 @@ fn bench(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         Some("server") => bench_server::run(&args[1..]),
         Some("client") => bench_client::run(&args[1..]),
+        Some("session") => bench_session::run(&args[1..]),
         Some("proto") | None => {
             let mut cmd = cargo();
             cmd.args(["bench", "-p", "mc-proto", "--bench", "decode"]);
@@ -174,7 +177,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto, server, client"
+            "unknown benchmark {other:?}; available: proto, server, client, session"
         )),
     }
 }
