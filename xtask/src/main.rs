@@ -8,10 +8,12 @@
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
 //! * `bench session` — `wrk` against the session demo's `GET /` with a session cookie.
+//! * `bench --plot` — SVG charts in docs/charts from the results in target/bench.
 
 mod bench_client;
 mod bench_server;
 mod bench_session;
+mod plot;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,7 +27,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client | bench session>"
+                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client | bench session | bench --plot>"
             );
             return ExitCode::from(2);
         }
@@ -170,6 +172,7 @@ fn bench(args: &[String]) -> Result {
         Some("server") => bench_server::run(&args[1..]),
         Some("client") => bench_client::run(&args[1..]),
         Some("session") => bench_session::run(&args[1..]),
+        Some("--plot") => plot::run(),
         Some("proto") | None => {
             let mut cmd = cargo();
             cmd.args(["bench", "-p", "mc-proto", "--bench", "decode"]);
