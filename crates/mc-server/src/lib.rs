@@ -30,6 +30,7 @@ pub mod cli;
 pub mod clock;
 mod commands;
 pub mod config;
+pub mod harness;
 mod server;
 pub mod stats;
 pub mod storage;

@@ -65,6 +65,21 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        let (shutdown, _) = watch::channel(false);
+        Arc::new(Shared {
+            locked: Mutex::new(Locked {
+                store: Store::new(config.store),
+                counters: CommandStats::default(),
+            }),
+            clock: Clock::new(),
+            conn_stats: ConnectionStats::default(),
+            verbosity: AtomicU32::new(config.verbosity),
+            config,
+            shutdown,
+        })
+    }
+
     /// Lock the store. A panic while it was held cannot leave it half-updated in a way that
     /// matters more than stopping the whole cache would, so a poisoned lock is taken over.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
@@ -113,19 +128,10 @@ impl Server {
                 }
             }
         }
-        let (shutdown, _) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            locked: Mutex::new(Locked {
-                store: Store::new(config.store),
-                counters: CommandStats::default(),
-            }),
-            clock: Clock::new(),
-            conn_stats: ConnectionStats::default(),
-            verbosity: AtomicU32::new(config.verbosity),
-            config,
-            shutdown,
-        });
-        Ok(Server { listeners, shared })
+        Ok(Server {
+            listeners,
+            shared: Shared::new(config),
+        })
     }
 
     /// The TCP addresses actually bound (with the real port when 0 was asked for).
