@@ -203,3 +203,49 @@ fn memcached_down_is_a_503() {
     let (status, _) = demo.post(&b, &[("action", "set"), ("key", "k2"), ("val", "v")]);
     assert_eq!(status, 503);
 }
+
+#[test]
+fn truncated_resigned_and_replayed_cookies_are_refused() {
+    let demo = start(Duration::from_secs(2));
+    let b = browser();
+    let (_, page) = demo.post(&b, &[("action", "set"), ("key", "k"), ("val", "v")]);
+    let id = session_id(&page).expect("id");
+    let good = demo.signed_cookie(&id);
+    let plain = reqwest::Client::new();
+    let send = |cookie: &str| {
+        demo.runtime.block_on(async {
+            let r = plain
+                .get(&demo.url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("GET");
+            r.text().await.expect("body")
+        })
+    };
+    assert!(
+        send(&good).contains("<td class=\"value\">v</td>"),
+        "the genuine cookie works"
+    );
+    let truncated = &good[..good.len() - 4];
+    assert!(
+        send(truncated).contains("The session is empty."),
+        "truncated cookie adopted"
+    );
+    let mut jar = cookie::CookieJar::new();
+    jar.signed_mut(&mc_session::Key::generate())
+        .add(cookie::Cookie::new("uc", id.clone()));
+    let resigned = format!("uc={}", jar.get("uc").expect("cookie").value());
+    assert!(
+        send(&resigned).contains("The session is empty."),
+        "cookie signed with another key adopted"
+    );
+    // After the TTL the same, genuine cookie is worthless.
+    std::thread::sleep(Duration::from_millis(3500));
+    let page = send(&good);
+    assert!(
+        page.contains("The session is empty."),
+        "replayed after expiry"
+    );
+    assert!(session_id(&page).is_none());
+}

@@ -278,6 +278,13 @@ impl Client {
         self.send(index, conn, request, expect).await
     }
 
+    /// The server that owns `key` answered something impossible: drop its connections.
+    fn distrust(&self, key: &[u8]) {
+        if let Ok(index) = self.pick(key) {
+            self.inner.nodes[index].drop_connections();
+        }
+    }
+
     fn encode_value(&self, value: &(impl ToValue + ?Sized)) -> Result<Raw> {
         let raw = compress(value.to_value()?, self.inner.options.min_compress_len);
         if raw.data.len() > self.inner.options.max_value_length {
@@ -411,6 +418,7 @@ impl Client {
                     return Ok(None);
                 };
                 if v.key[..] != full[..] {
+                    self.distrust(&full);
                     return Err(Error::Protocol(format!(
                         "asked for {key}, got a value for {:?}",
                         v.key
@@ -516,6 +524,9 @@ impl Client {
             };
             for v in values {
                 if !asked.iter().any(|k| k[..] == v.key[..]) {
+                    if let Some(first) = asked.first() {
+                        self.distrust(first);
+                    }
                     return Err(Error::Protocol(format!(
                         "got a value for {:?}, which was not asked for",
                         v.key

@@ -135,6 +135,12 @@ impl Node {
         tracing::warn!("marking {} dead for {dead_retry:?}", self.name);
         *self.dead_until.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(Instant::now() + dead_retry);
+        self.drop_connections();
+    }
+
+    /// Close the connections (they reopen on the next request): after an answer that cannot be
+    /// trusted, nothing more is read from them.
+    pub(crate) fn drop_connections(&self) {
         for slot in &self.slots {
             if let Ok(mut conn) = slot.try_lock() {
                 if let Some(c) = conn.take() {

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         _ => None,
     };
     init_logging(config.verbosity);
+    raise_fd_limit(config.max_connections);
 
     let server = match Server::bind(config) {
         Ok(server) => server,
@@ -90,6 +91,23 @@ fn main() -> ExitCode {
         remove_pid_file(path);
     }
     ExitCode::SUCCESS
+}
+
+/// Make room for `-c` connections: like memcached, raise the open-file limit to cover them
+/// (up to the hard limit).
+fn raise_fd_limit(max_connections: usize) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let wanted = max_connections as u64 + 64;
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < wanted {
+            let new = wanted.min(hard);
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, new, hard) {
+                tracing::warn!("cannot raise the open file limit to {new}: {e}");
+            } else if new < wanted {
+                tracing::warn!("open file limit {new} is below -c {max_connections}");
+            }
+        }
+    }
 }
 
 fn init_logging(verbosity: u32) {

@@ -1,0 +1,74 @@
+//! A server that lies gets a typed error and a dropped connection; a wrong value is never
+//! returned. The fake server here answers each connection's first request with a scripted lie.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use mc_client::blocking::Client;
+use mc_client::{Error, Options};
+
+/// Serve `lies` in order, one per connection; a `None` lie never answers (a black hole).
+fn liar(lies: Vec<Option<&'static [u8]>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for lie in lies {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            match lie {
+                Some(bytes) => {
+                    let _ = conn.write_all(bytes);
+                    // Keep the socket open a little: the client must not wait for more.
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                None => std::thread::sleep(Duration::from_secs(3)),
+            }
+        }
+    });
+    addr
+}
+
+fn client(addr: &str) -> Client {
+    let options = Options {
+        io_timeout: Duration::from_millis(500),
+        dead_retry: Duration::from_millis(1),
+        ..Options::default()
+    };
+    Client::with_options([addr], options).expect("client")
+}
+
+#[test]
+fn lies_are_typed_errors_never_values() {
+    let addr = liar(vec![
+        Some(b"VALUE other 0 5\r\nwrong\r\nEND\r\n"),
+        Some(b"VALUE k 0 5\r\nabc\r\nEND\r\n"),
+        Some(b"HELLO THERE\r\n"),
+        Some(b"VALUE k 0 1099511627776\r\n"),
+        Some(b"STORED\r\n"),
+    ]);
+    let mc = client(&addr);
+    for i in 0..4 {
+        match mc.get::<String>("k") {
+            Err(Error::Protocol(_)) => {}
+            other => panic!("lie {i} must be a protocol error, got {other:?}"),
+        }
+    }
+    // A wrong answer to a get: STORED where VALUE/END is due.
+    assert!(matches!(mc.get::<String>("k"), Err(Error::Protocol(_))));
+}
+
+#[test]
+fn a_black_hole_times_out() {
+    let addr = liar(vec![None]);
+    let mc = client(&addr);
+    let started = Instant::now();
+    assert!(matches!(mc.get::<String>("k"), Err(Error::Timeout(_))));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "within the I/O timeout"
+    );
+}
