@@ -61,7 +61,8 @@ pub use limits::{item_size, DEFAULT_MAX_ITEM_SIZE, KEY_MAX_LENGTH, MAX_LINE_LENG
 pub use meta::{MetaFlags, MetaOptions, MetaResponse, MetaStatus};
 pub use request::{
     Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys, Limits,
-    Request, RequestDecoder, ShutdownMode, Stats, Store, StoreCommand, Touch, Verbosity,
+    LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, Store, StoreCommand, Touch,
+    Verbosity,
 };
 pub use response::{encode_value, encode_value_header, Response, ResponseDecoder, Value};
 

@@ -8,8 +8,8 @@ use common::{decode_all, decode_one, Event};
 use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
 use mc_proto::{
     Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys, Limits,
-    MetaFlags, Request, RequestDecoder, RequestErrorKind, ShutdownMode, Stats, Store, StoreCommand,
-    Touch, Verbosity,
+    LruCrawler, MetaFlags, Request, RequestDecoder, RequestErrorKind, ShutdownMode, Stats, Store,
+    StoreCommand, Touch, Verbosity,
 };
 
 fn b(s: &'static str) -> Bytes {
@@ -243,6 +243,12 @@ fn every_command_decodes() {
             }),
         ),
         (b"shutdown\r\n", Request::Shutdown(ShutdownMode::Immediate)),
+        (
+            b"lru_crawler metadump all\r\n",
+            Request::LruCrawler(LruCrawler {
+                args: vec![b("metadump"), b("all")],
+            }),
+        ),
         (
             b"shutdown graceful\r\n",
             Request::Shutdown(ShutdownMode::Graceful),

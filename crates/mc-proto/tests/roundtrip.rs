@@ -8,8 +8,8 @@ use common::{decode_chunks, Event};
 use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
 use mc_proto::{
     Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys, Limits,
-    MetaFlags, MetaResponse, MetaStatus, Request, Response, ResponseDecoder, ShutdownMode, Stats,
-    Store, StoreCommand, Touch, Value, Verbosity,
+    LruCrawler, MetaFlags, MetaResponse, MetaStatus, Request, Response, ResponseDecoder,
+    ShutdownMode, Stats, Store, StoreCommand, Touch, Value, Verbosity,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -166,6 +166,7 @@ fn request() -> impl Strategy<Value = Request> {
         (any::<u32>(), any::<bool>())
             .prop_map(|(level, noreply)| Request::Verbosity(Verbosity { level, noreply })),
         vec(word(), 0..4).prop_map(|args| Request::Stats(Stats { args })),
+        vec(word(), 0..4).prop_map(|args| Request::LruCrawler(LruCrawler { args })),
         select(vec![
             ShutdownMode::Immediate,
             ShutdownMode::Graceful,

@@ -203,3 +203,29 @@ fn idle_connections_hold_no_buffers() {
     assert_eq!(stat(&server, "curr_connections"), 201);
     drop(conns);
 }
+
+#[test]
+fn metadump_lists_every_live_item() {
+    let server = server(Config::ephemeral());
+    ask(
+        &server,
+        b"set a 0 0 1\r\n1\r\nset b/c 5 100 2\r\nxy\r\nset gone 0 -1 1\r\nx\r\nget a\r\n",
+    );
+    let dump = ask(&server, b"lru_crawler metadump all\r\n");
+    let lines: Vec<&str> = dump.lines().collect();
+    assert_eq!(lines.len(), 3, "{dump}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("key=a exp=-1 la=") && l.contains(" fetch=yes ")),
+        "{dump}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("key=b%2Fc exp=") && l.contains(" fetch=no ")),
+        "{dump}"
+    );
+    assert_eq!(lines[2], "END");
+    assert_eq!(stat(&server, "curr_items"), 2);
+}

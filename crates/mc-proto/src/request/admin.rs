@@ -134,3 +134,29 @@ impl CacheMemlimit {
         dst.put_slice(b"\r\n");
     }
 }
+
+/// `lru_crawler <args...>`: the crawler's commands; servers here implement `metadump`, which
+/// lists every item (a full key scan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LruCrawler {
+    /// The words after `lru_crawler` (e.g. `metadump all`).
+    pub args: Vec<Bytes>,
+}
+
+impl LruCrawler {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> LruCrawler {
+        LruCrawler {
+            args: Stats::parse(line, tokens).args,
+        }
+    }
+
+    /// Append the wire form.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.put_slice(b"lru_crawler");
+        for arg in &self.args {
+            dst.put_u8(b' ');
+            dst.put_slice(arg);
+        }
+        dst.put_slice(b"\r\n");
+    }
+}

@@ -3,8 +3,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Request,
-    ShutdownMode, Stats, Store, StoreCommand, Touch, Verbosity,
+    Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, LruCrawler,
+    Request, ShutdownMode, Stats, Store, StoreCommand, Touch, Verbosity,
 };
 use crate::error::{RequestError, RequestErrorKind};
 use crate::limits::{item_size, DEFAULT_MAX_ITEM_SIZE, MAX_LINE_LENGTH};
@@ -219,6 +219,7 @@ impl RequestDecoder {
             b"quit" => done(Request::Quit),
             b"stats" => done(Request::Stats(Stats::parse(&line, &tokens))),
             b"shutdown" => done(Request::Shutdown(ShutdownMode::parse(&line, &tokens))),
+            b"lru_crawler" => done(Request::LruCrawler(LruCrawler::parse(&line, &tokens))),
             b"cache_memlimit" => done(Request::CacheMemlimit(CacheMemlimit::parse(
                 &line, &tokens,
             )?)),

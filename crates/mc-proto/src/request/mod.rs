@@ -12,7 +12,7 @@ mod retrieval;
 mod storage;
 mod touch;
 
-pub use admin::{CacheMemlimit, ShutdownMode, Stats, Verbosity};
+pub use admin::{CacheMemlimit, LruCrawler, ShutdownMode, Stats, Verbosity};
 pub use arithmetic::{Arithmetic, ArithmeticOp};
 pub use decoder::{Limits, RequestDecoder};
 pub use delete::Delete;
@@ -52,6 +52,8 @@ pub enum Request {
     Shutdown(ShutdownMode),
     /// `cache_memlimit <megabytes> [noreply]`.
     CacheMemlimit(CacheMemlimit),
+    /// `lru_crawler <args...>` (`metadump all`: list every item).
+    LruCrawler(LruCrawler),
     /// Meta get: `mg <key> <flags>*`.
     MetaGet(MetaGet),
     /// Meta set: `ms <key> <datalen> <flags>*` with a data block.
@@ -85,6 +87,7 @@ impl Request {
             Request::Stats(r) => r.encode(dst),
             Request::Shutdown(mode) => mode.encode(dst),
             Request::CacheMemlimit(r) => r.encode(dst),
+            Request::LruCrawler(r) => r.encode(dst),
             Request::MetaGet(r) => r.encode(dst),
             Request::MetaSet(r) => r.encode(dst),
             Request::MetaDelete(r) => r.encode(dst),

@@ -3,6 +3,7 @@
 
 mod admin;
 mod arithmetic;
+mod crawler;
 mod delete;
 mod meta;
 mod retrieval;
@@ -66,6 +67,7 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Control {
         Request::Stats(r) => stats::stats(r, ctx),
         Request::Shutdown(mode) => admin::shutdown(mode, ctx),
         Request::CacheMemlimit(r) => admin::cache_memlimit(r, ctx),
+        Request::LruCrawler(r) => crawler::lru_crawler(r, ctx),
         Request::MetaGet(r) => meta::get(r, ctx),
         Request::MetaSet(r) => meta::set(r, ctx),
         Request::MetaDelete(r) => meta::delete(r, ctx),

@@ -192,6 +192,19 @@ impl<'a> Item<'a> {
     }
 }
 
+/// One line of `lru_crawler metadump`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ItemMeta {
+    pub key: Vec<u8>,
+    pub exptime: u32,
+    pub atime: u32,
+    pub cas: u64,
+    pub fetched: bool,
+    pub class: usize,
+    pub size: usize,
+}
+
 /// What a read does to the item besides returning it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Access {
@@ -568,11 +581,44 @@ impl Store {
         self.store_with(command, key, flags, exptime, cas, value, false, now)
     }
 
+    /// An item stored with an expiry already past (negative, or a Unix time gone by) answers
+    /// `STORED` but is never visible; it is dropped at once rather than left to occupy memory
+    /// and `curr_items` until something meets it.
+    fn drop_if_born_expired(&mut self, key: &[u8], now: u32) {
+        let tag = self.tag(key);
+        let slabs = &self.slabs;
+        if let Some((slot, id)) = self.index.find(tag, |id| slabs.chunk(id).key() == key) {
+            // The item's own expiry: append and prepend keep the old one.
+            if Self::is_expired(self.slabs.chunk(id), now) {
+                self.unlink(slot, id);
+            }
+        }
+    }
+
     /// [`Store::store`] with meta set's `I` flag: a `cas` older than the item's still stores,
     /// but the new value is marked stale and keeps the old expiry, so that one client wins the
     /// right to refresh it.
     #[allow(clippy::too_many_arguments)]
     pub fn store_with(
+        &mut self,
+        command: StoreCommand,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        cas: u64,
+        value: &[u8],
+        invalidate: bool,
+        now: u32,
+    ) -> StoreStatus {
+        let status = self.store_inner(command, key, flags, exptime, cas, value, invalidate, now);
+        if let StoreStatus::Stored(_) = status {
+            self.drop_if_born_expired(key, now);
+        }
+        status
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn store_inner(
         &mut self,
         command: StoreCommand,
         key: &[u8],
@@ -845,6 +891,26 @@ impl Store {
                 } else {
                     now.saturating_sub(self.slabs.chunk(c.tail).atime())
                 },
+            })
+            .collect()
+    }
+
+    /// Every live item's metadata (a full scan, for `lru_crawler metadump`): key, expiry and
+    /// last access (server time), CAS unique, fetched, class, size.
+    pub fn metadump(&mut self, now: u32) -> Vec<ItemMeta> {
+        self.apply_pending_flush(now);
+        let ids: Vec<u32> = self.index.ids().collect();
+        ids.into_iter()
+            .map(|id| (id, self.slabs.chunk(id)))
+            .filter(|(_, c)| !Self::is_expired(c, now) && !self.is_flushed(c))
+            .map(|(id, c)| ItemMeta {
+                key: c.key().to_vec(),
+                exptime: c.exptime(),
+                atime: c.atime(),
+                cas: c.cas(),
+                fetched: c.state() & FETCHED != 0,
+                class: self.slabs.class_of(id) + 1,
+                size: c.total_size(),
             })
             .collect()
     }
