@@ -44,7 +44,7 @@ impl Proc {
         (ticks(11) + ticks(12)) / clock_ticks()
     }
 
-    fn rss_mib(&self) -> f64 {
+    pub(crate) fn rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status

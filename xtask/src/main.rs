@@ -9,11 +9,13 @@
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
 //! * `bench session` — `wrk` against the session demo's `GET /` with a session cookie.
 //! * `bench --plot` — SVG charts in docs/charts from the results in target/bench.
+//! * `soak [--seconds N]` — bounded mixed load on mc-server, then memory and statistics checks.
 
 mod bench_client;
 mod bench_server;
 mod bench_session;
 mod plot;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,9 +27,10 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client | bench session | bench --plot>"
+                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }

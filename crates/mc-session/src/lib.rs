@@ -7,9 +7,10 @@
 //! `gets`/`cas` so concurrent requests do not lose each other's changes; an id the server did
 //! not issue (tampered, unknown, expired) is never adopted.
 //!
-//! ```no_run
-//! use axum::{routing::get, Router};
+//! ```
+//! use axum::{body::Body, http::Request, routing::get, Router};
 //! use mc_session::{Session, SessionConfig, SessionLayer, SessionStore};
+//! use tower::ServiceExt;
 //!
 //! async fn visits(session: Session) -> Result<String, mc_session::SessionError> {
 //!     let n: u64 = session.get("visits")?.unwrap_or(0) + 1;
@@ -17,13 +18,19 @@
 //!     Ok(format!("visit number {n}"))
 //! }
 //!
-//! # async fn run() {
-//! let client = mc_client::Client::new(["127.0.0.1:11211"]);
+//! # let server = mc_server::RunningServer::start(mc_server::Config::ephemeral()).unwrap();
+//! # let addr = server.local_addr().unwrap().to_string();
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let client = mc_client::Client::new([addr.as_str()]);
 //! let key = SessionConfig::key_from_secret(b"a secret of at least thirty-two bytes!!").unwrap();
 //! let store = SessionStore::new(client, SessionConfig::new(key));
-//! let app: Router = Router::new().route("/", get(visits)).layer(SessionLayer::new(store));
-//! # let _ = app;
-//! # }
+//! let app = Router::new().route("/", get(visits)).layer(SessionLayer::new(store));
+//!
+//! let response = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+//! assert_eq!(response.status(), 200);
+//! // The new session's signed cookie.
+//! assert!(response.headers()["set-cookie"].to_str().unwrap().starts_with("uc="));
+//! # });
 //! ```
 //!
 //! A [`SessionError`] answers 503 when memcached is unreachable, so handlers can use `?`.
