@@ -31,6 +31,16 @@ fn cases() -> Vec<Value> {
     doc["cases"].as_array().expect("cases array").clone()
 }
 
+/// A case's setup requests followed by its request, as bytes.
+fn case_input(case: &Value) -> Vec<u8> {
+    let mut input = Vec::new();
+    for setup in case["setup"].as_array().expect("setup") {
+        input.extend(latin1(setup.as_str().expect("setup string")));
+    }
+    input.extend(latin1(case["request"].as_str().expect("request")));
+    input
+}
+
 fn is_error_line(line: &[u8]) -> bool {
     line.starts_with(b"ERROR")
         || line.starts_with(b"CLIENT_ERROR")
@@ -66,11 +76,7 @@ fn parse_level_answers_match_memcached() {
     let mut checked = 0;
     for case in cases() {
         let name = case["name"].as_str().expect("name");
-        let mut input = Vec::new();
-        for setup in case["setup"].as_array().expect("setup") {
-            input.extend(latin1(setup.as_str().expect("setup string")));
-        }
-        input.extend(latin1(case["request"].as_str().expect("request")));
+        let input = case_input(&case);
         let response = latin1(case["response"].as_str().expect("response"));
         let closes = case["closes_connection"].as_bool().expect("closes flag");
 
@@ -120,11 +126,7 @@ fn parse_level_answers_match_memcached() {
 fn every_split_point_decodes_like_the_whole() {
     for case in cases() {
         let name = case["name"].as_str().expect("name");
-        let mut input = Vec::new();
-        for setup in case["setup"].as_array().expect("setup") {
-            input.extend(latin1(setup.as_str().expect("setup string")));
-        }
-        input.extend(latin1(case["request"].as_str().expect("request")));
+        let input = case_input(&case);
         let whole = decode_all(&input);
         for split in 0..=input.len() {
             let (a, b) = input.split_at(split);

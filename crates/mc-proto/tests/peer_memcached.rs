@@ -9,7 +9,7 @@ mod common;
 
 use common::{decode_all, Event};
 use mc_proto::Request;
-use mc_testkit::Memcached;
+use mc_testkit::{Memcached, Rng};
 
 /// Error lines memcached produces from stored data, not from parsing.
 const STORE_LEVEL: &[&[u8]] =
@@ -40,24 +40,6 @@ fn error_lines(response: &[u8]) -> Vec<Vec<u8>> {
         }
     }
     errors
-}
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
 }
 
 fn key(rng: &mut Rng) -> String {

@@ -221,3 +221,28 @@ pub const PYTHON_PLACEMENT_JSON: &str =
 
 /// libmemcached 1.1.4's weighted ketama placement of 200 keys on three pools (JSON).
 pub const KETAMA_JSON: &str = include_str!("../data/ketama-libmemcached-1.1.4.json");
+
+/// A small deterministic generator (xorshift64*) for generated tests: failures reproduce from
+/// their seed on every machine.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// One of `items`.
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
