@@ -71,18 +71,7 @@ fn tampered_and_unknown_cookies_get_a_fresh_session() {
     let b = browser();
     let (_, page) = demo.post(&b, &[("action", "set"), ("key", "secret"), ("val", "42")]);
     let id = session_id(&page).expect("id");
-    let plain = reqwest::Client::new();
-    let send = |cookie: String| {
-        demo.runtime.block_on(async {
-            let r = plain
-                .get(&demo.url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .expect("GET");
-            r.text().await.expect("body")
-        })
-    };
+    let send = |cookie: String| demo.get_with_cookie(&cookie);
     // The id without a valid signature is refused.
     let page = send(format!("uc={id}"));
     assert!(
@@ -170,17 +159,7 @@ fn fifty_concurrent_writes_are_all_kept() {
             t.await.expect("task");
         }
     });
-    let page = demo.runtime.block_on(async {
-        plain
-            .get(&demo.url)
-            .header("cookie", cookie)
-            .send()
-            .await
-            .expect("GET")
-            .text()
-            .await
-            .expect("body")
-    });
+    let page = demo.get_with_cookie(&cookie);
     for i in 0..50 {
         assert!(
             page.contains(&format!("<td class=\"key\">k{i}</td>")),
@@ -211,18 +190,7 @@ fn truncated_resigned_and_replayed_cookies_are_refused() {
     let (_, page) = demo.post(&b, &[("action", "set"), ("key", "k"), ("val", "v")]);
     let id = session_id(&page).expect("id");
     let good = demo.signed_cookie(&id);
-    let plain = reqwest::Client::new();
-    let send = |cookie: &str| {
-        demo.runtime.block_on(async {
-            let r = plain
-                .get(&demo.url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .expect("GET");
-            r.text().await.expect("body")
-        })
-    };
+    let send = |cookie: &str| demo.get_with_cookie(cookie);
     assert!(
         send(&good).contains("<td class=\"value\">v</td>"),
         "the genuine cookie works"

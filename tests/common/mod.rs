@@ -72,6 +72,20 @@ impl Demo {
         })
     }
 
+    /// `GET /` with exactly this `Cookie` header (no cookie store): the page.
+    pub fn get_with_cookie(&self, cookie: &str) -> String {
+        let client = reqwest::Client::new();
+        self.runtime.block_on(async {
+            let response = client
+                .get(&self.url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("GET");
+            response.text().await.expect("body")
+        })
+    }
+
     /// Ask memcached directly (meta get with the remaining TTL).
     pub fn ttl_on_server(&self, id: &str) -> Option<i64> {
         let mut conn = std::net::TcpStream::connect(self.memcached).expect("connect");

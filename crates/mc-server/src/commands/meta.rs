@@ -2,11 +2,12 @@
 
 use base64::Engine as _;
 use bytes::{BufMut, BytesMut};
+use mc_proto::meta::MetaFlag;
 use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
 use mc_proto::{ArithmeticOp, MetaFlags};
 
 use super::{Control, Ctx};
-use crate::storage::{Access, ArithStatus, DeleteStatus, StoreStatus, STALE, TOKEN_SENT};
+use crate::storage::{Access, ArithStatus, DeleteStatus, Item, StoreStatus, STALE, TOKEN_SENT};
 
 fn put_number(out: &mut BytesMut, n: impl itoa::Integer) {
     let mut buf = itoa::Buffer::new();
@@ -41,6 +42,44 @@ fn put_echo_flags(out: &mut BytesMut, key: &[u8], flags: &MetaFlags) {
             _ => {}
         }
     }
+}
+
+/// The status word of a hit: `VA <len>` when the value follows, `HD` otherwise.
+fn put_status(out: &mut BytesMut, with_value: bool, len: usize) {
+    if with_value {
+        out.put_slice(b"VA ");
+        put_number(out, len);
+    } else {
+        out.put_slice(b"HD");
+    }
+}
+
+/// The return flags `mg` and `ma` share (`c t O k`); false for any other letter, which the
+/// caller handles or ignores.
+fn put_item_flag(
+    out: &mut BytesMut,
+    flag: MetaFlag<'_>,
+    item: &Item<'_>,
+    now: u32,
+    flags: &MetaFlags,
+) -> bool {
+    match flag.flag {
+        b'c' => {
+            out.put_slice(b" c");
+            put_number(out, item.cas());
+        }
+        b't' => {
+            out.put_slice(b" t");
+            put_number(out, ttl_left(item.exptime(), now));
+        }
+        b'O' => {
+            out.put_slice(b" O");
+            out.put_slice(flag.arg);
+        }
+        b'k' => put_key_flag(out, item.key(), flags),
+        _ => return false,
+    }
+    true
 }
 
 /// Seconds left before expiry as meta flags print it: -1 for never.
@@ -111,25 +150,15 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     let item = ctx.store.item_by_id(id);
     let out = &mut *ctx.out;
     let value = item.value();
-    if options.value {
-        out.put_slice(b"VA ");
-        put_number(out, value.len());
-    } else {
-        out.put_slice(b"HD");
-    }
+    put_status(out, options.value, value.len());
     for flag in request.flags.iter() {
+        if put_item_flag(out, flag, &item, now, &request.flags) {
+            continue;
+        }
         match flag.flag {
             b's' => {
                 out.put_slice(b" s");
                 put_number(out, value.len());
-            }
-            b't' => {
-                out.put_slice(b" t");
-                put_number(out, ttl_left(item.exptime(), now));
-            }
-            b'c' => {
-                out.put_slice(b" c");
-                put_number(out, item.cas());
             }
             b'f' => {
                 out.put_slice(b" f");
@@ -140,11 +169,6 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
                 put_number(out, now.saturating_sub(last_access));
             }
             b'h' => out.put_slice(if fetched { b" h1" } else { b" h0" }),
-            b'O' => {
-                out.put_slice(b" O");
-                out.put_slice(flag.arg);
-            }
-            b'k' => put_key_flag(out, item.key(), &request.flags),
             _ => {}
         }
     }
@@ -296,29 +320,9 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
     let digits = digits.format(value).as_bytes();
     let item = ctx.store.item_by_id(id);
     let out = &mut *ctx.out;
-    if options.value {
-        out.put_slice(b"VA ");
-        put_number(out, digits.len());
-    } else {
-        out.put_slice(b"HD");
-    }
+    put_status(out, options.value, digits.len());
     for flag in request.flags.iter() {
-        match flag.flag {
-            b'c' => {
-                out.put_slice(b" c");
-                put_number(out, item.cas());
-            }
-            b't' => {
-                out.put_slice(b" t");
-                put_number(out, ttl_left(item.exptime(), now));
-            }
-            b'O' => {
-                out.put_slice(b" O");
-                out.put_slice(flag.arg);
-            }
-            b'k' => put_key_flag(out, &request.key, &request.flags),
-            _ => {}
-        }
+        put_item_flag(out, flag, &item, now, &request.flags);
     }
     out.put_slice(b"\r\n");
     if options.value {
