@@ -56,6 +56,17 @@ struct Tally {
     latency: Histogram<u64>,
 }
 
+impl Tally {
+    fn new() -> std::io::Result<Tally> {
+        Ok(Tally {
+            ops: 0,
+            hits: 0,
+            errors: 0,
+            latency: Histogram::new_with_bounds(1, 60_000_000, 3).map_err(std::io::Error::other)?,
+        })
+    }
+}
+
 /// A tiny xorshift generator: the choice of key and command must cost next to nothing.
 struct Rng(u64);
 
@@ -87,20 +98,27 @@ fn put_request(buf: &mut BytesMut, rng: &mut Rng, o: &Options, value: &[u8]) {
     }
 }
 
+/// What one batch of answers held.
+#[derive(Default)]
+struct Answers {
+    hits: u64,
+    errors: u64,
+}
+
 /// Read until `expected` complete answers (a get answer ends with END) have arrived.
 async fn read_answers(
     stream: &mut TcpStream,
     rbuf: &mut BytesMut,
     decoder: &mut ResponseDecoder,
     mut expected: usize,
-    tally: &mut Tally,
-) -> std::io::Result<()> {
+) -> std::io::Result<Answers> {
+    let mut answers = Answers::default();
     while expected > 0 {
         match decoder.decode(rbuf) {
-            Ok(Some(Response::Value(_))) => tally.hits += 1,
+            Ok(Some(Response::Value(_))) => answers.hits += 1,
             Ok(Some(Response::End | Response::Stored)) => expected -= 1,
             Ok(Some(_)) => {
-                tally.errors += 1;
+                answers.errors += 1;
                 expected -= 1;
             }
             Ok(None) => {
@@ -111,7 +129,7 @@ async fn read_answers(
             Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
         }
     }
-    Ok(())
+    Ok(answers)
 }
 
 async fn connection(
@@ -127,12 +145,7 @@ async fn connection(
     let mut wbuf = BytesMut::with_capacity(64 * 1024);
     let mut rbuf = BytesMut::with_capacity(64 * 1024);
     let mut decoder = ResponseDecoder::default();
-    let mut tally = Tally {
-        ops: 0,
-        hits: 0,
-        errors: 0,
-        latency: Histogram::new_with_bounds(1, 60_000_000, 3).map_err(std::io::Error::other)?,
-    };
+    let mut tally = Tally::new()?;
     loop {
         let started = Instant::now();
         if started >= end {
@@ -143,20 +156,7 @@ async fn connection(
             put_request(&mut wbuf, &mut rng, &o, &value);
         }
         stream.write_all(&wbuf).await?;
-        let mut counted = Tally {
-            ops: 0,
-            hits: 0,
-            errors: 0,
-            latency: Histogram::new(1).map_err(std::io::Error::other)?,
-        };
-        read_answers(
-            &mut stream,
-            &mut rbuf,
-            &mut decoder,
-            o.pipeline,
-            &mut counted,
-        )
-        .await?;
+        let counted = read_answers(&mut stream, &mut rbuf, &mut decoder, o.pipeline).await?;
         if started >= warmup_end {
             tally.ops += o.pipeline as u64;
             tally.hits += counted.hits;
@@ -172,12 +172,6 @@ async fn preload(o: &Options) -> std::io::Result<()> {
     let value = vec![b'v'; o.value_size];
     let mut rbuf = BytesMut::with_capacity(64 * 1024);
     let mut decoder = ResponseDecoder::default();
-    let mut tally = Tally {
-        ops: 0,
-        hits: 0,
-        errors: 0,
-        latency: Histogram::new(1).map_err(std::io::Error::other)?,
-    };
     let batch = 100;
     for start in (0..o.keys).step_by(batch) {
         let mut wbuf = BytesMut::new();
@@ -188,7 +182,7 @@ async fn preload(o: &Options) -> std::io::Result<()> {
             wbuf.put_slice(b"\r\n");
         }
         stream.write_all(&wbuf).await?;
-        read_answers(&mut stream, &mut rbuf, &mut decoder, n, &mut tally).await?;
+        read_answers(&mut stream, &mut rbuf, &mut decoder, n).await?;
     }
     Ok(())
 }
@@ -214,12 +208,7 @@ fn main() -> std::process::ExitCode {
         let tasks: Vec<_> = (0..o.conns)
             .map(|i| tokio::spawn(connection(o.clone(), i as u64 + 1, warmup_end, end)))
             .collect();
-        let mut total = Tally {
-            ops: 0,
-            hits: 0,
-            errors: 0,
-            latency: Histogram::new_with_bounds(1, 60_000_000, 3).map_err(std::io::Error::other)?,
-        };
+        let mut total = Tally::new()?;
         for task in tasks {
             let t = task.await.map_err(std::io::Error::other)??;
             total.ops += t.ops;

@@ -154,6 +154,12 @@ impl Keys {
         }
     }
 
+    /// Iterate over the keys as borrowed slices: no reference counting, for servers that only
+    /// look the keys up.
+    pub fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        words(&self.0).map(|(s, e)| &self.0[s..e])
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         words(&self.0).count()
@@ -167,9 +173,7 @@ impl Keys {
 
 impl PartialEq for Keys {
     fn eq(&self, other: &Keys) -> bool {
-        words(&self.0)
-            .map(|(s, e)| &self.0[s..e])
-            .eq(words(&other.0).map(|(s, e)| &other.0[s..e]))
+        self.slices().eq(other.slices())
     }
 }
 

@@ -7,7 +7,9 @@ use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
 use mc_proto::{ArithmeticOp, MetaFlags};
 
 use super::{Control, Ctx};
-use crate::storage::{Access, ArithStatus, DeleteStatus, Item, StoreStatus, STALE, TOKEN_SENT};
+use crate::storage::{
+    Access, ArithStatus, DeleteStatus, Item, StoreStatus, Write, STALE, TOKEN_SENT,
+};
 
 fn put_number(out: &mut BytesMut, n: impl itoa::Integer) {
     let mut buf = itoa::Buffer::new();
@@ -193,16 +195,15 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
     ctx.counters.cmd_set += 1;
     let options = *request.flags.options();
     let exptime = options.ttl.map_or(0, |t| ctx.expiry(t));
-    let status = ctx.store.store_with(
-        request.command(),
-        &request.key,
-        options.client_flags.unwrap_or(0),
+    let command = request.command();
+    let write = Write {
+        flags: options.client_flags.unwrap_or(0),
         exptime,
-        options.compare_cas.unwrap_or(0),
-        &request.data,
-        options.invalidate,
-        ctx.now,
-    );
+        cas: options.compare_cas.unwrap_or(0),
+        invalidate: options.invalidate,
+        ..Write::new(command, &request.key, &request.data)
+    };
+    let status = ctx.store.store(&write, ctx.now);
     let (code, cas): (&[u8], u64) = match status {
         StoreStatus::Stored(cas) => (b"HD", cas),
         StoreStatus::NotStored => (b"NS", 0),

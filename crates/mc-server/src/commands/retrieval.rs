@@ -15,17 +15,17 @@ pub(crate) fn get(request: Get, ctx: &mut Ctx<'_>) -> Control {
         count_touch: touch,
     };
     let with_cas = request.command.returns_cas();
-    for key in request.keys.iter() {
+    for key in request.keys.slices() {
         if touch {
             ctx.counters.cmd_touch += 1;
         } else {
             ctx.counters.cmd_get += 1;
         }
-        if let Some(item) = ctx.store.get(&key, ctx.now, access) {
+        if let Some(item) = ctx.store.get(key, ctx.now, access) {
             let value = item.value();
             encode_value_header(
                 ctx.out,
-                &key,
+                key,
                 item.flags(),
                 value.len(),
                 with_cas.then(|| item.cas()),

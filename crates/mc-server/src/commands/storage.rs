@@ -3,20 +3,18 @@
 use mc_proto::Store as StoreRequest;
 
 use super::{Control, Ctx};
-use crate::storage::StoreStatus;
+use crate::storage::{StoreStatus, Write};
 
 pub(crate) fn store(request: StoreRequest, ctx: &mut Ctx<'_>) -> Control {
     ctx.counters.cmd_set += 1;
     let exptime = ctx.expiry(request.exptime);
-    let status = ctx.store.store(
-        request.command,
-        &request.key,
-        request.flags,
+    let write = Write {
+        flags: request.flags,
         exptime,
-        request.cas,
-        &request.data,
-        ctx.now,
-    );
+        cas: request.cas,
+        ..Write::new(request.command, &request.key, &request.data)
+    };
+    let status = ctx.store.store(&write, ctx.now);
     let line: &[u8] = match status {
         StoreStatus::Stored(_) => b"STORED\r\n",
         StoreStatus::NotStored => b"NOT_STORED\r\n",

@@ -43,6 +43,41 @@ impl Default for StoreConfig {
     }
 }
 
+/// A storage command for [`Store::store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Write<'a> {
+    /// Which command.
+    pub command: StoreCommand,
+    /// The key.
+    pub key: &'a [u8],
+    /// Client flags.
+    pub flags: u32,
+    /// Expiry in server time (0: never).
+    pub exptime: u32,
+    /// The CAS unique to compare (0: none).
+    pub cas: u64,
+    /// The value.
+    pub value: &'a [u8],
+    /// Meta set's `I` flag: a `cas` older than the item's still stores, but the new value is
+    /// marked stale and keeps the old expiry, so that one client wins the right to refresh it.
+    pub invalidate: bool,
+}
+
+impl<'a> Write<'a> {
+    /// `command key value` with no flags, no expiry, no CAS.
+    pub fn new(command: StoreCommand, key: &'a [u8], value: &'a [u8]) -> Write<'a> {
+        Write {
+            command,
+            key,
+            flags: 0,
+            exptime: 0,
+            cas: 0,
+            value,
+            invalidate: false,
+        }
+    }
+}
+
 /// The outcome of a storage command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreStatus {
@@ -565,70 +600,40 @@ impl Store {
         Ok((id, cas))
     }
 
-    /// Execute a storage command. `exptime` is already in server time; `cas` is the unique to
-    /// compare (0: none).
-    #[allow(clippy::too_many_arguments)]
-    pub fn store(
+    /// Link a newly stored item, unless its expiry has already passed (a negative time, or a
+    /// Unix time gone by): then the command still succeeds, as in memcached, but nothing is
+    /// kept that no read could ever see. Returns the chunk (when linked) and the CAS unique.
+    fn link_stored(
         &mut self,
-        command: StoreCommand,
         key: &[u8],
         flags: u32,
         exptime: u32,
-        cas: u64,
-        value: &[u8],
+        parts: &[&[u8]],
         now: u32,
-    ) -> StoreStatus {
-        self.store_with(command, key, flags, exptime, cas, value, false, now)
-    }
-
-    /// An item stored with an expiry already past (negative, or a Unix time gone by) answers
-    /// `STORED` but is never visible; it is dropped at once rather than left to occupy memory
-    /// and `curr_items` until something meets it.
-    fn drop_if_born_expired(&mut self, key: &[u8], now: u32) {
-        let tag = self.tag(key);
-        let slabs = &self.slabs;
-        if let Some((slot, id)) = self.index.find(tag, |id| slabs.chunk(id).key() == key) {
-            // The item's own expiry: append and prepend keep the old one.
-            if Self::is_expired(self.slabs.chunk(id), now) {
-                self.unlink(slot, id);
-            }
+    ) -> Result<(Option<u32>, u64), StoreStatus> {
+        if exptime != 0 && exptime <= now {
+            self.stats.total_items += 1;
+            return Ok((None, self.next_cas()));
         }
+        self.link_new(key, flags, exptime, parts, now)
+            .map(|(id, cas)| (Some(id), cas))
     }
 
-    /// [`Store::store`] with meta set's `I` flag: a `cas` older than the item's still stores,
-    /// but the new value is marked stale and keeps the old expiry, so that one client wins the
-    /// right to refresh it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn store_with(
-        &mut self,
-        command: StoreCommand,
-        key: &[u8],
-        flags: u32,
-        exptime: u32,
-        cas: u64,
-        value: &[u8],
-        invalidate: bool,
-        now: u32,
-    ) -> StoreStatus {
-        let status = self.store_inner(command, key, flags, exptime, cas, value, invalidate, now);
-        if let StoreStatus::Stored(_) = status {
-            self.drop_if_born_expired(key, now);
-        }
-        status
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn store_inner(
-        &mut self,
-        command: StoreCommand,
-        key: &[u8],
-        flags: u32,
-        exptime: u32,
-        cas: u64,
-        value: &[u8],
-        invalidate: bool,
-        now: u32,
-    ) -> StoreStatus {
+    /// Execute a storage command at server time `now`.
+    pub fn store(&mut self, write: &Write<'_>, now: u32) -> StoreStatus {
+        let Write {
+            command,
+            key,
+            flags,
+            exptime,
+            cas,
+            value,
+            invalidate,
+        } = *write;
+        let stored = |result: Result<(Option<u32>, u64), StoreStatus>| match result {
+            Ok((_, cas)) => StoreStatus::Stored(cas),
+            Err(status) => status,
+        };
         let old = self.lookup(key, now);
         if command == StoreCommand::Cas {
             match old {
@@ -637,13 +642,10 @@ impl Store {
                 Some(_) => self.stats.cas_badval += 1,
             }
         }
-        let Some((_, old_id)) = old else {
+        let Some((old_slot, old_id)) = old else {
             return match command {
                 StoreCommand::Set | StoreCommand::Add => {
-                    match self.link_new(key, flags, exptime, &[value], now) {
-                        Ok((_, cas)) => StoreStatus::Stored(cas),
-                        Err(status) => status,
-                    }
+                    stored(self.link_stored(key, flags, exptime, &[value], now))
                 }
                 StoreCommand::Cas => StoreStatus::NotFound,
                 _ => StoreStatus::NotStored,
@@ -660,14 +662,12 @@ impl Store {
             StoreCommand::Cas if invalidate && cas != 0 && cas < old_cas => {
                 let old = self.slabs.chunk(old_id);
                 let (old_exptime, kept) = (old.exptime(), old.state() & TOKEN_SENT);
-                self.remove_key(key, now);
-                match self.link_new(key, flags, old_exptime, &[value], now) {
-                    Ok((id, cas)) => {
-                        self.mark(id, STALE | kept);
-                        StoreStatus::Stored(cas)
-                    }
-                    Err(status) => status,
+                self.unlink(old_slot, old_id);
+                let result = self.link_stored(key, flags, old_exptime, &[value], now);
+                if let Ok((Some(id), _)) = result {
+                    self.mark(id, STALE | kept);
                 }
+                stored(result)
             }
             StoreCommand::Cas if cas != old_cas => StoreStatus::Exists,
             StoreCommand::Append | StoreCommand::Prepend if !cas_matches => StoreStatus::Exists,
@@ -681,18 +681,12 @@ impl Store {
                 } else {
                     [value, &old_value]
                 };
-                self.remove_key(key, now);
-                match self.link_new(key, old_flags, old_exptime, &parts, now) {
-                    Ok((_, cas)) => StoreStatus::Stored(cas),
-                    Err(status) => status,
-                }
+                self.unlink(old_slot, old_id);
+                stored(self.link_stored(key, old_flags, old_exptime, &parts, now))
             }
             StoreCommand::Set | StoreCommand::Replace | StoreCommand::Cas => {
-                self.remove_key(key, now);
-                match self.link_new(key, flags, exptime, &[value], now) {
-                    Ok((_, cas)) => StoreStatus::Stored(cas),
-                    Err(status) => status,
-                }
+                self.unlink(old_slot, old_id);
+                stored(self.link_stored(key, flags, exptime, &[value], now))
             }
         }
     }

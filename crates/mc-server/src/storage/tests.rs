@@ -28,7 +28,13 @@ fn get(store: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
 }
 
 fn set(store: &mut Store, key: &[u8], value: &[u8], exptime: u32, now: u32) -> StoreStatus {
-    store.store(StoreCommand::Set, key, 0, exptime, 0, value, now)
+    store.store(
+        &Write {
+            exptime,
+            ..Write::new(StoreCommand::Set, key, value)
+        },
+        now,
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -114,7 +120,7 @@ proptest! {
                         }
                         (StoreCommand::Cas, Some(_)) => StoreStatus::Exists,
                     };
-                    prop_assert_eq!(store.store(command, &key, flags, 0, given_cas, &value, now), expected);
+                    prop_assert_eq!(store.store(&Write { flags, cas: given_cas, ..Write::new(command, &key, &value) }, now), expected);
                 }
                 Op::Delete(k) => {
                     let key = vec![b'k', k];
