@@ -10,13 +10,18 @@ use mc_proto::{
     Limits, Request, RequestDecoder, RequestError, Response, ResponseDecoder, ResponseError,
 };
 
-#[derive(Debug, PartialEq)]
-enum Event {
+/// What the decoder produced for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A request.
     Request(Request),
+    /// A rejected request.
     Error(RequestError),
 }
 
-fn run(limits: Limits, chunks: &[&[u8]]) -> (Vec<Event>, bool) {
+/// Feed `chunks` one after the other, decoding everything available after each; returns the
+/// events and whether the decoder asked to close the connection. Also used by the tests.
+pub fn run(limits: Limits, chunks: &[&[u8]]) -> (Vec<Event>, bool) {
     let mut decoder = RequestDecoder::new(limits);
     let mut buf = BytesMut::new();
     let mut events = Vec::new();

@@ -1,15 +1,12 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use bytes::BytesMut;
-use mc_proto::{Limits, Request, RequestDecoder, RequestError};
+#[path = "../../fuzz/oracle.rs"]
+pub mod oracle;
 
-/// What the decoder produced for one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Request(Request),
-    Error(RequestError),
-}
+use mc_proto::{Limits, Request, RequestError};
+
+pub use oracle::Event;
 
 /// The outcome of feeding a stream to a decoder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,34 +16,11 @@ pub struct Outcome {
     pub closed: bool,
 }
 
-/// Feed `chunks` one after the other, decoding everything available after each.
+/// Feed `chunks` one after the other, decoding everything available after each (the fuzz
+/// oracle's loop, so tests and fuzzing read streams the same way).
 pub fn decode_chunks(limits: Limits, chunks: &[&[u8]]) -> Outcome {
-    let mut decoder = RequestDecoder::new(limits);
-    let mut buf = BytesMut::new();
-    let mut events = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(request)) => events.push(Event::Request(request)),
-                Ok(None) => break,
-                Err(error) => {
-                    let closes = error.closes_connection();
-                    events.push(Event::Error(error));
-                    if closes {
-                        return Outcome {
-                            events,
-                            closed: true,
-                        };
-                    }
-                }
-            }
-        }
-    }
-    Outcome {
-        events,
-        closed: false,
-    }
+    let (events, closed) = oracle::run(limits, chunks);
+    Outcome { events, closed }
 }
 
 /// Decode a whole input with default limits.
