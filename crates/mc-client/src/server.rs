@@ -158,6 +158,9 @@ impl Node {
         max_value: usize,
     ) -> Result<Connection> {
         let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len();
+        // The slot stays locked while a connection is opened (bounded by the connect
+        // timeout): tasks that meet a missing connection wait for that one instead of each
+        // opening their own.
         let mut slot = self.slots[i].lock().await;
         if let Some(conn) = slot.as_ref() {
             if !conn.is_broken() {

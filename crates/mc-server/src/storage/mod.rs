@@ -908,17 +908,6 @@ impl Store {
             })
             .collect()
     }
-
-    /// Every live key (for consistency checks; walks the whole index).
-    pub fn keys(&mut self, now: u32) -> Vec<Vec<u8>> {
-        self.apply_pending_flush(now);
-        let ids: Vec<u32> = self.index.ids().collect();
-        ids.into_iter()
-            .map(|id| self.slabs.chunk(id))
-            .filter(|c| !Self::is_expired(c, now) && !self.is_flushed(c))
-            .map(|c| c.key().to_vec())
-            .collect()
-    }
 }
 
 /// memcached's reading of a counter: optional leading whitespace, digits, then the end of the
