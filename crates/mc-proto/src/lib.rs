@@ -44,6 +44,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod binary;
 #[cfg(feature = "codec")]
 pub mod codec;
 mod error;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::Config;
-use crate::storage::StoreConfig;
+use crate::storage::{StoreConfig, MAX_PAGE_BYTES};
 
 /// A memcached-compatible server.
 ///
@@ -153,7 +153,14 @@ impl Cli {
         let max_bytes = usize::try_from(self.memory_mb)
             .ok()
             .and_then(|mb| mb.checked_mul(1024 * 1024))
-            .ok_or("-m is too large")?;
+            .filter(|&bytes| bytes <= MAX_PAGE_BYTES)
+            .ok_or_else(|| {
+                format!(
+                    "-m {} is more than mc-server can address: at most {} megabytes",
+                    self.memory_mb,
+                    MAX_PAGE_BYTES >> 20
+                )
+            })?;
         if self.max_item_size < 1024 {
             return Err("Item max size cannot be less than 1024 bytes.".into());
         }
@@ -243,6 +250,9 @@ mod tests {
         assert!(parse(&["-I", "100"]).is_err());
         assert!(parse(&["-m", "4", "-I", "4m"]).is_err());
         assert!(parse(&["-U", "11211"]).is_err());
+        assert!(parse(&["-m", "65536"]).is_ok());
+        let too_much = parse(&["-m", "65537"]).expect_err("beyond what item ids address");
+        assert!(too_much.contains("at most 65536 megabytes"), "{too_much}");
         assert!(parse(&["-p", "notaport"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
         assert_eq!(parse(&["-vv"]).map(|c| c.verbosity), Ok(2));

@@ -1,22 +1,26 @@
 //! A whole connection without a socket: bytes in, the server's answer out, against a real
-//! store. The fuzz target and tests drive the exact code path a TCP connection runs.
-
-use std::sync::Arc;
+//! store. It runs the same executor a TCP connection runs, slice by slice, so the
+//! connection fuzz target and tests exercise the code that serves sockets.
 
 use bytes::BytesMut;
-use mc_proto::{Limits, RequestDecoder};
+use mc_proto::Limits;
 
-use crate::commands::{self, Control, Ctx};
 use crate::config::Config;
-use crate::server::Shared;
+use crate::environment::Environment;
+use crate::executor::{Executor, Step};
+use crate::store_lock::StoreLock;
+
+pub use crate::executor::{SLICE_STEPS, WRITE_BUDGET};
 
 /// One simulated client connection to a fresh in-memory server.
 #[derive(Debug)]
 pub struct Harness {
-    shared: Arc<Shared>,
-    decoder: RequestDecoder,
+    store: StoreLock,
+    env: Environment,
+    executor: Executor,
     input: BytesMut,
     closed: bool,
+    largest_write: usize,
 }
 
 impl Harness {
@@ -27,42 +31,42 @@ impl Harness {
             ..Limits::default()
         };
         Harness {
-            shared: Shared::new(config),
-            decoder: RequestDecoder::new(limits),
+            store: StoreLock::new(config.store),
+            env: Environment::new(config),
+            executor: Executor::new(limits),
             input: BytesMut::new(),
             closed: false,
+            largest_write: 0,
         }
     }
 
     /// Send bytes; returns what the server answers to them. Once the server has closed the
     /// connection, nothing more is read.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = BytesMut::new();
+        let mut answer = Vec::new();
         if self.closed {
-            return Vec::new();
+            return answer;
         }
         self.input.extend_from_slice(bytes);
-        let mut guard = self.shared.lock();
-        let locked = &mut *guard;
-        let mut ctx = Ctx {
-            store: &mut locked.store,
-            counters: &mut locked.counters,
-            now: self.shared.clock.now(),
-            out: &mut out,
-            shared: &self.shared,
-        };
+        let mut out = BytesMut::new();
         loop {
-            let control = match self.decoder.decode(&mut self.input) {
-                Ok(Some(request)) => commands::execute(request, &mut ctx),
-                Ok(None) => break,
-                Err(error) => commands::reject(error, &mut ctx),
-            };
-            if control != Control::Continue {
-                self.closed = true;
-                break;
+            let step = self
+                .executor
+                .run(&mut self.input, &self.store, &self.env, &mut out);
+            // What a connection would write out at this point.
+            self.largest_write = self.largest_write.max(out.len());
+            answer.extend_from_slice(&out);
+            out.clear();
+            match step {
+                Step::NeedInput => break,
+                Step::Flush | Step::Yield => {}
+                Step::Close | Step::Shutdown => {
+                    self.closed = true;
+                    break;
+                }
             }
         }
-        out.to_vec()
+        answer
     }
 
     /// True once the server closed the connection.
@@ -77,6 +81,12 @@ impl Harness {
 
     /// Items in the store.
     pub fn items(&self) -> usize {
-        self.shared.lock().store.len()
+        self.store.lock().store.len()
+    }
+
+    /// The most answer bytes the connection ever held before writing them out: the
+    /// per-connection memory a request can make the server use for its answer.
+    pub fn largest_write(&self) -> usize {
+        self.largest_write
     }
 }

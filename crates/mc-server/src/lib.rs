@@ -24,16 +24,21 @@
 //! ```
 //!
 //! Layers, as in pelikan: [`storage`] (items, slabs, LRU, index; no I/O), `commands` (requests
-//! against the store), `server` (sockets and event loops).
+//! against the store), `executor` (the request loop every connection runs, in bounded slices
+//! under the store lock), `server` (sockets and event loops).
 
 pub mod cli;
 pub mod clock;
 mod commands;
 pub mod config;
+mod environment;
+mod executor;
 pub mod harness;
+pub mod pid_file;
 mod server;
 pub mod stats;
 pub mod storage;
+mod store_lock;
 
 pub use config::Config;
 pub use server::{RunningServer, Server, ServerError, ShutdownHandle};

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mc_server::cli::Cli;
+use mc_server::pid_file::PidFile;
 use mc_server::{Server, ShutdownHandle};
 
 /// memcached's exit status for usage errors (EX_USAGE).
@@ -49,6 +50,9 @@ fn main() -> ExitCode {
     for addr in server.local_addrs() {
         tracing::info!("listening on {addr}");
     }
+    if let Some(path) = std::env::var_os("MEMCACHED_PORT_FILENAME") {
+        write_port_file(Path::new(&path), &server.local_addrs());
+    }
     // Daemonize before any thread exists: fork only copies the calling thread.
     if cli.daemon {
         if let Err(e) = nix::unistd::daemon(false, cli.verbose > 0) {
@@ -56,14 +60,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if let Some(path) = &cli.pidfile {
-        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
-            eprintln!(
-                "mc-server: could not write the pid file {}: {e}",
-                path.display()
-            );
-        }
-    }
+    // Written before giving up root (so any directory root can write to works), owned by
+    // the user we become (so we can still remove it when we exit).
+    let pid_file = cli.pidfile.as_deref().and_then(|path| {
+        let owner = user.as_ref().map(|u| (u.uid, u.gid));
+        PidFile::write(path, owner)
+            .map_err(|e| {
+                eprintln!(
+                    "mc-server: could not write the pid file {}: {e}",
+                    path.display()
+                )
+            })
+            .ok()
+    });
     // Bound and pid file written: now give up root.
     if let Some(user) = user {
         if let Err(e) = drop_privileges(&user) {
@@ -87,10 +96,33 @@ fn main() -> ExitCode {
     }
     running.wait();
     tracing::info!("shut down");
-    if let Some(path) = &cli.pidfile {
-        remove_pid_file(path);
+    if let Some(pid_file) = pid_file {
+        let path = pid_file.path().to_path_buf();
+        if let Err(e) = pid_file.remove() {
+            tracing::warn!("could not remove the pid file {}: {e}", path.display());
+        }
     }
     ExitCode::SUCCESS
+}
+
+/// memcached's `MEMCACHED_PORT_FILENAME`: after binding, write `TCP INET: <port>` (or `INET6`)
+/// per listening socket, through a `.lck` file renamed into place, so a harness that asked for
+/// an ephemeral port (`-p 0`) learns which one it got.
+fn write_port_file(path: &Path, addrs: &[std::net::SocketAddr]) {
+    let mut text = String::new();
+    for addr in addrs {
+        let family = if addr.is_ipv6() { "INET6" } else { "INET" };
+        text.push_str(&format!("TCP {family}: {}\n", addr.port()));
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".lck");
+    let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(e) = written {
+        eprintln!(
+            "mc-server: could not write the port file {}: {e}",
+            path.display()
+        );
+    }
 }
 
 /// Make room for `-c` connections: like memcached, raise the open-file limit to cover them
@@ -155,10 +187,4 @@ fn watch_signals(handle: ShutdownHandle) -> std::io::Result<()> {
             });
         })?;
     Ok(())
-}
-
-fn remove_pid_file(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path) {
-        tracing::warn!("could not remove the pid file {}: {e}", path.display());
-    }
 }

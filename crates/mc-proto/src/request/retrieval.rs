@@ -160,6 +160,18 @@ impl Keys {
         words(&self.0).map(|(s, e)| &self.0[s..e])
     }
 
+    /// The keys as borrowed slices, each with the offset just past it. A server that answers a
+    /// long request in parts notes where it stopped and later resumes with [`Keys::skip_to`].
+    pub fn slices_with_end(&self) -> impl Iterator<Item = (&[u8], usize)> + '_ {
+        words(&self.0).map(|(s, e)| (&self.0[s..e], e))
+    }
+
+    /// Forget the first `offset` bytes: the keys before that offset (as
+    /// [`Keys::slices_with_end`] reports offsets) are dropped, in constant time.
+    pub fn skip_to(&mut self, offset: usize) {
+        self.0.advance(offset.min(self.0.len()));
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         words(&self.0).count()
@@ -210,5 +222,22 @@ impl Iterator for KeysIter {
         let end = memchr::memchr(b' ', &self.buf[start..]).map_or(self.buf.len(), |n| start + n);
         self.pos = end;
         Some(self.buf.slice(start..end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_resume_where_they_stopped() {
+        let mut keys = Keys(Bytes::from_static(b"alpha  beta gamma"));
+        let (key, end) = keys.slices_with_end().nth(1).expect("two keys");
+        assert_eq!(key, b"beta");
+        keys.skip_to(end - key.len());
+        let rest: Vec<&[u8]> = keys.slices().collect();
+        assert_eq!(rest, vec![&b"beta"[..], b"gamma"]);
+        keys.skip_to(usize::MAX);
+        assert!(keys.is_empty());
     }
 }

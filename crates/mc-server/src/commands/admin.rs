@@ -31,7 +31,7 @@ pub(crate) fn version(ctx: &mut Ctx<'_>) -> Control {
 
 pub(crate) fn verbosity(request: Verbosity, ctx: &mut Ctx<'_>) -> Control {
     // memcached caps the level at its maximum of 2.
-    ctx.shared
+    ctx.env
         .verbosity
         .store(request.level.min(2), Ordering::Relaxed);
     ctx.reply(request.noreply, b"OK\r\n");
@@ -39,7 +39,7 @@ pub(crate) fn verbosity(request: Verbosity, ctx: &mut Ctx<'_>) -> Control {
 }
 
 pub(crate) fn shutdown(mode: ShutdownMode, ctx: &mut Ctx<'_>) -> Control {
-    if !ctx.shared.config.enable_shutdown {
+    if !ctx.env.config.enable_shutdown {
         ctx.out.put_slice(b"ERROR: shutdown not enabled\r\n");
         return Control::Continue;
     }
@@ -57,9 +57,9 @@ pub(crate) fn cache_memlimit(request: CacheMemlimit, ctx: &mut Ctx<'_>) -> Contr
         b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
     } else if request.megabytes > 1_000_000_000 {
         b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
-    } else if ctx
-        .store
-        .set_max_bytes(request.megabytes as usize * 1024 * 1024)
+    } else if (request.megabytes as usize)
+        .checked_mul(1024 * 1024)
+        .is_some_and(|bytes| ctx.store.set_max_bytes(bytes))
     {
         b"OK\r\n"
     } else {

@@ -1,12 +1,116 @@
-//! `lru_crawler metadump all`: list every live item, in memcached's format (a full key scan,
-//! used by tools that back up or inspect a cache).
+//! `lru_crawler metadump <all|hash|ids>`: list every live item in memcached's format (a full
+//! key scan, used by tools that back up or inspect a cache).
+//!
+//! The dump walks the store in slices of the executor's budget ([`crate::storage::Store::scan`]),
+//! so the lock is released between slices and other clients are served meanwhile, and its
+//! output is written out as it grows instead of being gathered whole.
 
 use std::fmt::Write as _;
 
 use bytes::BufMut;
 use mc_proto::LruCrawler;
 
-use super::{Control, Ctx};
+use super::{Control, Ctx, Progress, Resume};
+use crate::storage::{Item, ScanCursor};
+
+/// A metadump in progress.
+#[derive(Debug)]
+pub(crate) struct Metadump {
+    /// Which classes to list, by class index; `None` for all of them.
+    classes: Option<Vec<bool>>,
+    cursor: ScanCursor,
+}
+
+pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
+    let args: Vec<&[u8]> = request.args.iter().map(|a| &a[..]).collect();
+    let line: &[u8] = match args.as_slice() {
+        [b"metadump", which] => match parse_classes(which, ctx.store.class_count()) {
+            Some(classes) => {
+                let dump = Metadump {
+                    classes,
+                    cursor: ScanCursor::default(),
+                };
+                return metadump(dump, ctx);
+            }
+            None => b"BADCLASS invalid class id\r\n",
+        },
+        // The crawler's scheduling knobs have nothing to schedule here: items are reclaimed
+        // when met, and at the cold end of each class when memory is needed.
+        _ => b"ERROR\r\n",
+    };
+    ctx.out.put_slice(line);
+    Progress::Done(Control::Continue)
+}
+
+/// `all` and `hash` (memcached walks its hash table instead of its LRUs; the set of items is
+/// the same) list everything; otherwise a comma-separated list of class ids, each from 1 to
+/// the number of classes. `None` for a bad list.
+fn parse_classes(which: &[u8], class_count: usize) -> Option<Option<Vec<bool>>> {
+    if which == b"all" || which == b"hash" {
+        return Some(None);
+    }
+    let mut wanted = vec![false; class_count];
+    // memcached's strtok_r skips empty pieces (`1,` is class 1).
+    for piece in which.split(|&b| b == b',').filter(|p| !p.is_empty()) {
+        let id = mc_proto::numbers::parse_u32(piece)? as usize;
+        if id == 0 || id > class_count {
+            return None;
+        }
+        wanted[id - 1] = true;
+    }
+    Some(Some(wanted))
+}
+
+/// Continue a dump: list items until the slice's budget is spent.
+pub(crate) fn metadump(mut dump: Metadump, ctx: &mut Ctx<'_>) -> Progress {
+    let clock = &ctx.env.clock;
+    let out = &mut *ctx.out;
+    let budget = &mut *ctx.budget;
+    let classes = &dump.classes;
+    let include = |class: usize| classes.as_ref().map_or(true, |c| c[class]);
+    let mut line = String::new();
+    let mut listed = 0;
+    let next = ctx.store.scan(
+        dump.cursor,
+        budget.steps_mut(),
+        ctx.now,
+        include,
+        |item: Item<'_>| {
+            listed += 1;
+            line.clear();
+            line.push_str("key=");
+            uri_encode(item.key(), &mut line);
+            let exp = if item.exptime() == 0 {
+                -1
+            } else {
+                clock.to_unix(item.exptime())
+            };
+            // memcached ends these lines with a bare newline; only `END` has a CRLF.
+            let _ = writeln!(
+                line,
+                " exp={exp} la={} cas={} fetch={} cls={} size={}",
+                clock.to_unix(item.atime()),
+                item.cas(),
+                if item.fetched() { "yes" } else { "no" },
+                item.class() + 1,
+                item.size()
+            );
+            out.put_slice(line.as_bytes());
+        },
+    );
+    // A scan step is one chunk looked at; each listed item counts once more for its line.
+    budget.spend(listed);
+    match next {
+        Some(cursor) => {
+            dump.cursor = cursor;
+            Progress::Paused(Resume::Metadump(dump))
+        }
+        None => {
+            out.put_slice(b"END\r\n");
+            Progress::Done(Control::Continue)
+        }
+    }
+}
 
 /// memcached's `uriencode`: everything but unreserved URI characters becomes `%XX`.
 fn uri_encode(key: &[u8], out: &mut String) {
@@ -17,42 +121,4 @@ fn uri_encode(key: &[u8], out: &mut String) {
             let _ = write!(out, "%{b:02X}");
         }
     }
-}
-
-pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Control {
-    let args: Vec<&[u8]> = request.args.iter().map(|a| &a[..]).collect();
-    match args.as_slice() {
-        [b"metadump", b"all"] => {
-            let clock = &ctx.shared.clock;
-            let mut line = String::new();
-            for item in ctx.store.metadump(ctx.now) {
-                line.clear();
-                line.push_str("key=");
-                uri_encode(&item.key, &mut line);
-                let exp = if item.exptime == 0 {
-                    -1
-                } else {
-                    clock.to_unix(item.exptime)
-                };
-                let _ = write!(
-                    line,
-                    " exp={exp} la={} cas={} fetch={} cls={} size={}\r\n",
-                    clock.to_unix(item.atime),
-                    item.cas,
-                    if item.fetched { "yes" } else { "no" },
-                    item.class,
-                    item.size
-                );
-                ctx.out.put_slice(line.as_bytes());
-            }
-            ctx.out.put_slice(b"END\r\n");
-        }
-        [b"metadump", ..] => ctx
-            .out
-            .put_slice(b"CLIENT_ERROR bad command line format\r\n"),
-        // The crawler's scheduling knobs have nothing to schedule here: items are reclaimed
-        // when met, and at the cold end of each class when memory is needed.
-        _ => ctx.out.put_slice(b"ERROR\r\n"),
-    }
-    Control::Continue
 }

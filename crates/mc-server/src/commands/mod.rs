@@ -1,5 +1,11 @@
 //! Executing requests against the store: one file per command family, each turning a decoded
-//! request into response bytes.
+//! request into its answer.
+//!
+//! A command sees only what [`Ctx`] gives it: the locked store and counters, the clock
+//! reading, the read-only [`Environment`], the output buffer and the [`Budget`] of the current
+//! slice. Commands whose answer has no fixed size (multi-key retrievals, `lru_crawler
+//! metadump`) stop when the budget is spent and hand back a [`Resume`], so the executor can
+//! release the lock, write what is buffered and continue later from where they stopped.
 
 mod admin;
 mod arithmetic;
@@ -14,9 +20,11 @@ mod touch;
 use bytes::{BufMut, BytesMut};
 use mc_proto::{Request, RequestError, RequestErrorKind};
 
-use crate::server::Shared;
+use crate::environment::Environment;
 use crate::stats::CommandStats;
 use crate::storage::Store;
+
+pub(crate) use crawler::Metadump;
 
 /// What the connection does after a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +37,70 @@ pub(crate) enum Control {
     Shutdown,
 }
 
-/// The state a command runs against: the locked store, the clock reading, the output buffer.
+/// How far a command got.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// Answered completely.
+    Done(Control),
+    /// The slice's budget ran out part way; continue with [`resume`].
+    Paused(Resume),
+}
+
+/// A command answered in part, with what it needs to go on.
+#[derive(Debug)]
+pub(crate) enum Resume {
+    /// A retrieval with the keys not yet answered.
+    Get(mc_proto::Get),
+    /// A metadump with its place in the walk.
+    Metadump(Metadump),
+}
+
+/// How much one slice of work under the lock may do before the executor releases the lock:
+/// a number of steps (keys looked up, requests run, chunks scanned) and a number of output
+/// bytes. Bounding both keeps other connections' waits short and a connection's buffered
+/// answer small, whatever one request asks for.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    steps: usize,
+    output: usize,
+}
+
+impl Budget {
+    /// A budget of `steps` and `output` bytes.
+    pub(crate) fn new(steps: usize, output: usize) -> Budget {
+        Budget { steps, output }
+    }
+
+    /// Count `n` steps.
+    pub(crate) fn spend(&mut self, n: usize) {
+        self.steps = self.steps.saturating_sub(n);
+    }
+
+    /// The steps left, to be counted down by a walk that takes many small steps.
+    pub(crate) fn steps_mut(&mut self) -> &mut usize {
+        &mut self.steps
+    }
+
+    /// True when the slice must end: no steps left, or `out` holds the most it may.
+    pub(crate) fn exhausted(&self, out: &BytesMut) -> bool {
+        self.steps == 0 || self.output_full(out)
+    }
+
+    /// True when `out` holds the most a slice may buffer.
+    pub(crate) fn output_full(&self, out: &BytesMut) -> bool {
+        out.len() >= self.output
+    }
+}
+
+/// The state a command runs against.
 pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a mut Store,
     pub(crate) counters: &'a mut CommandStats,
+    /// Server time of this slice.
     pub(crate) now: u32,
+    pub(crate) env: &'a Environment,
     pub(crate) out: &'a mut BytesMut,
-    pub(crate) shared: &'a Shared,
+    pub(crate) budget: &'a mut Budget,
 }
 
 impl Ctx<'_> {
@@ -48,14 +113,16 @@ impl Ctx<'_> {
 
     /// A request's expiry as server time.
     pub(crate) fn expiry(&self, exptime: i32) -> u32 {
-        self.shared.clock.expiry(exptime, self.now)
+        self.env.clock.expiry(exptime, self.now)
     }
 }
 
 /// Run one request.
-pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Control {
-    match request {
-        Request::Get(r) => retrieval::get(r, ctx),
+pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
+    ctx.budget.spend(1);
+    let control = match request {
+        Request::Get(r) => return retrieval::get(r, ctx),
+        Request::LruCrawler(r) => return crawler::lru_crawler(r, ctx),
         Request::Store(r) => storage::store(r, ctx),
         Request::Delete(r) => delete::delete(r, ctx),
         Request::Arithmetic(r) => arithmetic::arithmetic(r, ctx),
@@ -67,7 +134,6 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Control {
         Request::Stats(r) => stats::stats(r, ctx),
         Request::Shutdown(mode) => admin::shutdown(mode, ctx),
         Request::CacheMemlimit(r) => admin::cache_memlimit(r, ctx),
-        Request::LruCrawler(r) => crawler::lru_crawler(r, ctx),
         Request::MetaGet(r) => meta::get(r, ctx),
         Request::MetaSet(r) => meta::set(r, ctx),
         Request::MetaDelete(r) => meta::delete(r, ctx),
@@ -77,11 +143,21 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Control {
             Control::Continue
         }
         Request::MetaDebug(r) => meta::debug(r, ctx),
+    };
+    Progress::Done(control)
+}
+
+/// Go on with a command that paused.
+pub(crate) fn resume(paused: Resume, ctx: &mut Ctx<'_>) -> Progress {
+    match paused {
+        Resume::Get(r) => retrieval::get(r, ctx),
+        Resume::Metadump(m) => crawler::metadump(m, ctx),
     }
 }
 
 /// Answer a request the decoder rejected.
 pub(crate) fn reject(error: RequestError, ctx: &mut Ctx<'_>) -> Control {
+    ctx.budget.spend(1);
     if let RequestErrorKind::TooLarge { stale_key } = error.kind() {
         ctx.counters.cmd_set += 1;
         if let Some(key) = stale_key {

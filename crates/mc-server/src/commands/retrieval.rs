@@ -1,12 +1,17 @@
 //! `get`, `gets`, `gat`, `gats`.
+//!
+//! A retrieval may name millions of keys (a get line may be 4 MiB) and each may hold a value of
+//! up to `-I`: its answer is produced key by key, and the command pauses whenever the slice's
+//! budget is spent, keeping the keys not yet answered. Each key is answered from the item as it
+//! is when its turn comes, as memcached does.
 
 use bytes::BufMut;
 use mc_proto::{encode_value_header, Get};
 
-use super::{Control, Ctx};
+use super::{Control, Ctx, Progress, Resume};
 use crate::storage::Access;
 
-pub(crate) fn get(request: Get, ctx: &mut Ctx<'_>) -> Control {
+pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
     let touch = request.command.touches();
     let access = Access {
         touch: touch.then(|| ctx.expiry(request.exptime)),
@@ -15,7 +20,13 @@ pub(crate) fn get(request: Get, ctx: &mut Ctx<'_>) -> Control {
         count_touch: touch,
     };
     let with_cas = request.command.returns_cas();
-    for key in request.keys.slices() {
+    let mut answered = None;
+    for (key, end) in request.keys.slices_with_end() {
+        if ctx.budget.exhausted(ctx.out) {
+            answered = Some(end - key.len());
+            break;
+        }
+        ctx.budget.spend(1);
         if touch {
             ctx.counters.cmd_touch += 1;
         } else {
@@ -34,6 +45,10 @@ pub(crate) fn get(request: Get, ctx: &mut Ctx<'_>) -> Control {
             ctx.out.put_slice(b"\r\n");
         }
     }
+    if let Some(start) = answered {
+        request.keys.skip_to(start);
+        return Progress::Paused(Resume::Get(request));
+    }
     ctx.out.put_slice(b"END\r\n");
-    Control::Continue
+    Progress::Done(Control::Continue)
 }

@@ -26,7 +26,7 @@ pub(crate) fn stats(request: Stats, ctx: &mut Ctx<'_>) -> Control {
         Some(b"reset") => {
             ctx.store.reset_stats();
             *ctx.counters = CommandStats::default();
-            let conns = &ctx.shared.conn_stats;
+            let conns = &ctx.env.conn_stats;
             conns.total_connections.store(0, Ordering::Relaxed);
             conns.rejected_connections.store(0, Ordering::Relaxed);
             conns.bytes_read.store(0, Ordering::Relaxed);
@@ -55,14 +55,14 @@ fn rusage() -> (String, String) {
 }
 
 fn general(ctx: &mut Ctx<'_>) {
-    let shared = ctx.shared;
+    let env = ctx.env;
     let s = ctx.store.stats();
     let c = *ctx.counters;
-    let conns = &shared.conn_stats;
+    let conns = &env.conn_stats;
     let out = &mut *ctx.out;
     let (user, system) = rusage();
     stat(out, "pid", std::process::id());
-    stat(out, "uptime", shared.clock.uptime());
+    stat(out, "uptime", env.clock.uptime());
     stat(out, "time", unix_now());
     stat(out, "version", PROTOCOL_VERSION);
     stat(
@@ -73,7 +73,7 @@ fn general(ctx: &mut Ctx<'_>) {
     stat(out, "pointer_size", usize::BITS);
     stat(out, "rusage_user", user);
     stat(out, "rusage_system", system);
-    stat(out, "max_connections", shared.config.max_connections);
+    stat(out, "max_connections", env.config.max_connections);
     stat(
         out,
         "curr_connections",
@@ -118,7 +118,7 @@ fn general(ctx: &mut Ctx<'_>) {
         ConnectionStats::get(&conns.bytes_written),
     );
     stat(out, "limit_maxbytes", ctx.store.config().max_bytes);
-    stat(out, "threads", shared.config.threads);
+    stat(out, "threads", env.config.threads);
     stat(out, "hash_bytes", ctx.store.index_bytes());
     stat(out, "bytes", ctx.store.bytes());
     stat(out, "curr_items", ctx.store.len());
@@ -131,7 +131,7 @@ fn general(ctx: &mut Ctx<'_>) {
 }
 
 fn settings(ctx: &mut Ctx<'_>) {
-    let config = &ctx.shared.config;
+    let config = &ctx.env.config;
     let out = &mut *ctx.out;
     let on_off = |b: bool| if b { "yes" } else { "no" };
     stat(out, "maxbytes", ctx.store.config().max_bytes);
@@ -139,11 +139,7 @@ fn settings(ctx: &mut Ctx<'_>) {
     stat(out, "tcpport", config.port);
     stat(out, "udpport", 0);
     stat(out, "inter", config.listen.join(","));
-    stat(
-        out,
-        "verbosity",
-        ctx.shared.verbosity.load(Ordering::Relaxed),
-    );
+    stat(out, "verbosity", ctx.env.verbosity.load(Ordering::Relaxed));
     stat(
         out,
         "evictions",
@@ -180,7 +176,13 @@ fn items(ctx: &mut Ctx<'_>) {
 }
 
 fn slabs(ctx: &mut Ctx<'_>) {
-    let classes = ctx.store.class_stats(ctx.now);
+    // Large items live outside the slab pages: `stats items` lists them, `stats slabs` not.
+    let classes: Vec<_> = ctx
+        .store
+        .class_stats(ctx.now)
+        .into_iter()
+        .filter(|c| !c.large)
+        .collect();
     for class in &classes {
         let id = class.id;
         let total = class.pages * class.chunks_per_page;

@@ -1,24 +1,21 @@
-//! One client connection: read, decode a batch of pipelined requests, run them under one lock,
-//! write the answers.
+//! One client connection: move bytes between the socket and the connection's
+//! [`Executor`], which decodes, runs and answers the requests.
+//!
+//! The store lock is never held here: the executor takes it for bounded slices, and every
+//! socket wait happens between slices.
 
 use std::io::ErrorKind;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use bytes::BytesMut;
-use mc_proto::{Limits, Request, RequestDecoder, RequestError};
+use mc_proto::Limits;
 
 use super::stream::{Accepted, Stream};
-use super::Shared;
-use crate::commands::{self, Control, Ctx};
+use super::ConnectionSlot;
+use crate::executor::{Executor, Step};
 use crate::stats::ConnectionStats;
 
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 16 * 1024;
-
-/// Answers buffered before they are written out even mid-batch, so a client that pipelines many
-/// large gets and reads slowly holds at most this much server memory.
-const WRITE_HIGH_WATER: usize = 256 * 1024;
 
 /// Buffers larger than this are released once empty rather than kept for the next request.
 const KEEP_BUFFER: usize = 64 * 1024;
@@ -51,27 +48,26 @@ fn return_buffer(mut buf: BytesMut) {
     });
 }
 
-pub(crate) async fn serve(accepted: Accepted, shared: Arc<Shared>) {
+/// Serve one accepted connection until it closes. `slot` holds its place in the `-c` count
+/// and gives it back when dropped.
+pub(crate) async fn serve(accepted: Accepted, slot: ConnectionSlot) {
     if let Ok(stream) = Stream::register(accepted) {
-        if let Err(e) = run(stream, &shared).await {
+        if let Err(e) = run(stream, &slot).await {
             tracing::debug!("connection closed: {e}");
         }
     }
-    shared
-        .conn_stats
-        .curr_connections
-        .fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn run(mut stream: Stream, shared: &Shared) -> std::io::Result<()> {
+async fn run(mut stream: Stream, slot: &ConnectionSlot) -> std::io::Result<()> {
+    let shared = slot.shared();
+    let stats = &shared.env.conn_stats;
     let limits = Limits {
-        max_item_size: shared.config.store.max_item_size,
+        max_item_size: shared.env.config.store.max_item_size,
         ..Limits::default()
     };
-    let mut decoder = RequestDecoder::new(limits);
+    let mut executor = Executor::new(limits);
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
-    let mut batch: Vec<Result<Request, RequestError>> = Vec::new();
     loop {
         if rbuf.is_empty() {
             // Between requests the connection holds no buffer: wait until the client sends.
@@ -88,77 +84,36 @@ async fn run(mut stream: Stream, shared: &Shared) -> std::io::Result<()> {
         // say "would block".
         match stream.read_buf(&mut rbuf).await {
             Ok(0) => return Ok(()),
-            Ok(n) => ConnectionStats::add(&shared.conn_stats.bytes_read, n as u64),
+            Ok(n) => ConnectionStats::add(&stats.bytes_read, n as u64),
             Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
                 continue
             }
             Err(e) => return Err(e),
         }
-
-        let mut fatal = false;
         loop {
-            match decoder.decode(&mut rbuf) {
-                Ok(Some(request)) => batch.push(Ok(request)),
-                Ok(None) => break,
-                Err(error) => {
-                    fatal = error.closes_connection();
-                    batch.push(Err(error));
-                    if fatal {
-                        break;
-                    }
-                }
-            }
-        }
-
-        let mut control = Control::Continue;
-        let mut pending = batch.drain(..);
-        loop {
-            let mut more = false;
-            {
-                let mut guard = shared.lock();
-                let locked = &mut *guard;
-                let mut ctx = Ctx {
-                    store: &mut locked.store,
-                    counters: &mut locked.counters,
-                    now: shared.clock.now(),
-                    out: &mut wbuf,
-                    shared,
-                };
-                for item in pending.by_ref() {
-                    control = match item {
-                        Ok(request) => commands::execute(request, &mut ctx),
-                        Err(error) => commands::reject(error, &mut ctx),
-                    };
-                    if control != Control::Continue {
-                        break;
-                    }
-                    if ctx.out.len() >= WRITE_HIGH_WATER {
-                        more = true;
-                        break;
-                    }
-                }
-            }
+            let step = executor.run(&mut rbuf, &shared.store, &shared.env, &mut wbuf);
             if !wbuf.is_empty() {
                 stream.write_all(&wbuf).await?;
-                ConnectionStats::add(&shared.conn_stats.bytes_written, wbuf.len() as u64);
+                ConnectionStats::add(&stats.bytes_written, wbuf.len() as u64);
                 wbuf.clear();
+                if wbuf.capacity() > KEEP_BUFFER {
+                    wbuf = borrow_buffer();
+                }
             }
-            if !more || control != Control::Continue {
-                break;
+            match step {
+                Step::NeedInput => break,
+                Step::Flush => {}
+                // Let the other connections of this worker run before going on.
+                Step::Yield => {
+                    std::thread::yield_now();
+                    tokio::task::yield_now().await
+                }
+                Step::Close => return Ok(()),
+                Step::Shutdown => {
+                    shared.request_shutdown();
+                    return Ok(());
+                }
             }
-        }
-        drop(pending);
-        batch.clear();
-        match control {
-            Control::Continue if !fatal => {}
-            Control::Shutdown => {
-                shared.request_shutdown();
-                return Ok(());
-            }
-            _ => return Ok(()),
-        }
-        if wbuf.capacity() > KEEP_BUFFER {
-            wbuf = borrow_buffer();
         }
     }
 }

@@ -9,7 +9,6 @@ use tokio::sync::mpsc;
 use super::stream::Accepted;
 use super::worker::WorkerQueue;
 use super::{Listener, Shared};
-use crate::stats::ConnectionStats;
 
 /// What memcached answers a connection over its limit before closing it.
 const TOO_MANY: &[u8] = b"ERROR Too many open connections\r\n";
@@ -82,17 +81,11 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
         tokio::select! {
             accepted = rx.recv() => {
                 let Some(accepted) = accepted else { break };
-                let stats = &shared.conn_stats;
-                let open = ConnectionStats::get(&stats.curr_connections);
-                if open >= shared.config.max_connections as u64 {
-                    ConnectionStats::add(&stats.rejected_connections, 1);
-                    reject(accepted).await;
-                    continue;
-                }
-                ConnectionStats::add(&stats.curr_connections, 1);
-                ConnectionStats::add(&stats.total_connections, 1);
-                if workers.send(accepted).is_err() {
-                    stats.curr_connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                match shared.admit() {
+                    // A send error means the workers are gone; the slot is given back as the
+                    // message is dropped.
+                    Some(slot) => { let _ = workers.send((accepted, slot)); }
+                    None => reject(accepted).await,
                 }
             }
             _ = shutdown.wait_for(|stop| *stop) => break,

@@ -1,8 +1,9 @@
 //! The network layer: listeners, worker event loops, connections.
 //!
 //! One acceptor thread hands accepted connections to `-t` worker threads (see `worker` for how
-//! they are scheduled). Connections share the store behind one lock, held for a batch of
-//! pipelined requests at a time.
+//! they are scheduled). Each connection moves bytes between its socket and its
+//! [`crate::executor::Executor`]; the store and its lock live in [`crate::store_lock`], out of
+//! this layer.
 
 mod connection;
 mod listener;
@@ -11,16 +12,16 @@ mod worker;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::stats::{CommandStats, ConnectionStats};
-use crate::storage::Store;
+use crate::environment::Environment;
+use crate::stats::ConnectionStats;
+use crate::store_lock::StoreLock;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -46,21 +47,11 @@ pub enum ServerError {
     Runtime(#[from] std::io::Error),
 }
 
-/// The store and the command counters, guarded together.
-#[derive(Debug)]
-pub(crate) struct Locked {
-    pub(crate) store: Store,
-    pub(crate) counters: CommandStats,
-}
-
 /// What every thread of a server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    locked: Mutex<Locked>,
-    pub(crate) clock: Clock,
-    pub(crate) conn_stats: ConnectionStats,
-    pub(crate) config: Config,
-    pub(crate) verbosity: AtomicU32,
+    pub(crate) store: StoreLock,
+    pub(crate) env: Environment,
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
@@ -68,26 +59,55 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
         let (shutdown, _) = watch::channel(false);
         Arc::new(Shared {
-            locked: Mutex::new(Locked {
-                store: Store::new(config.store),
-                counters: CommandStats::default(),
-            }),
-            clock: Clock::new(),
-            conn_stats: ConnectionStats::default(),
-            verbosity: AtomicU32::new(config.verbosity),
-            config,
+            store: StoreLock::new(config.store),
+            env: Environment::new(config),
             shutdown,
         })
     }
 
-    /// Lock the store. A panic while it was held cannot leave it half-updated in a way that
-    /// matters more than stopping the whole cache would, so a poisoned lock is taken over.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
-        self.locked.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn request_shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// Count a new connection against `-c`; the slot is given back when the returned guard is
+    /// dropped, however the connection ends (a panic in its task included). `None` when the
+    /// limit is reached.
+    pub(crate) fn admit(self: &Arc<Shared>) -> Option<ConnectionSlot> {
+        let stats = &self.env.conn_stats;
+        let limit = self.env.config.max_connections as u64;
+        let admitted = stats
+            .curr_connections
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |open| {
+                (open < limit).then_some(open + 1)
+            })
+            .is_ok();
+        if !admitted {
+            ConnectionStats::add(&stats.rejected_connections, 1);
+            return None;
+        }
+        ConnectionStats::add(&stats.total_connections, 1);
+        Some(ConnectionSlot(self.clone()))
+    }
+}
+
+/// One open connection's place in the `-c` count.
+#[derive(Debug)]
+pub(crate) struct ConnectionSlot(Arc<Shared>);
+
+impl ConnectionSlot {
+    /// The server this connection belongs to.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.0
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0
+            .env
+            .conn_stats
+            .curr_connections
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -14,22 +14,22 @@ use tokio::sync::mpsc;
 
 use super::connection;
 use super::stream::Accepted;
-use super::Shared;
+use super::{ConnectionSlot, Shared};
 
-/// Where the acceptor sends new connections.
-pub(crate) type WorkerQueue = mpsc::UnboundedSender<Accepted>;
+/// Where the acceptor sends new connections, each with its place in the `-c` count.
+pub(crate) type WorkerQueue = mpsc::UnboundedSender<(Accepted, ConnectionSlot)>;
 
 /// Start the workers; returns the thread driving them and the queue that feeds them.
 pub(crate) fn spawn_workers(
     shared: &Arc<Shared>,
 ) -> std::io::Result<(JoinHandle<()>, WorkerQueue)> {
-    let runtime = if shared.config.threads <= 1 {
+    let runtime = if shared.env.config.threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(shared.config.threads)
+            .worker_threads(shared.env.config.threads)
             .thread_name("mc-worker")
             .enable_all()
             .build()?
@@ -42,13 +42,16 @@ pub(crate) fn spawn_workers(
     Ok((thread, tx))
 }
 
-async fn run(mut connections: mpsc::UnboundedReceiver<Accepted>, shared: Arc<Shared>) {
+async fn run(
+    mut connections: mpsc::UnboundedReceiver<(Accepted, ConnectionSlot)>,
+    shared: Arc<Shared>,
+) {
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         tokio::select! {
             accepted = connections.recv() => {
-                let Some(accepted) = accepted else { break };
-                tokio::spawn(connection::serve(accepted, shared.clone()));
+                let Some((accepted, slot)) = accepted else { break };
+                tokio::spawn(connection::serve(accepted, slot));
             }
             _ = shutdown.wait_for(|stop| *stop) => break,
         }

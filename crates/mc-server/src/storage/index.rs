@@ -119,11 +119,6 @@ impl Index {
             self.slots[pos] = slot;
         }
     }
-
-    /// Every chunk id in the index.
-    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots.iter().filter(|&&s| s != 0).map(|&s| id_of(s))
-    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,9 @@ pub(crate) const FETCHED: u8 = 1;
 pub const TOKEN_SENT: u8 = 2;
 /// `state` bit: the item was invalidated (`md I`) and is served stale (meta `X` flag).
 pub const STALE: u8 = 4;
+/// `state` bit: the chunk holds a linked item (free chunks have it clear), so a scan over a
+/// page's chunks can tell items from free space.
+pub(crate) const LINKED: u8 = 8;
 
 /// Total bytes an item needs in a chunk.
 pub(crate) fn size(key_len: usize, value_len: usize) -> usize {
@@ -120,12 +123,13 @@ pub(crate) trait ItemWrite {
     fn set_state(&mut self, v: u8) {
         self.bytes_mut()[STATE] = v;
     }
-    /// Write key and value lengths and the key; the value is written with [`ItemWrite::value_mut`].
+    /// Write key and value lengths and the key, and mark the chunk linked; the value is written
+    /// with [`ItemWrite::value_mut`].
     fn init(&mut self, key: &[u8], value_len: usize) {
         let b = self.bytes_mut();
         set_u32(b, VALUE_LEN, value_len as u32);
         b[KEY_LEN] = key.len() as u8;
-        b[STATE] = 0;
+        b[STATE] = LINKED;
         b[HEADER..HEADER + key.len()].copy_from_slice(key);
     }
     fn value_mut(&mut self) -> &mut [u8] {

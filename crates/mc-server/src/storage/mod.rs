@@ -15,9 +15,10 @@ use ahash::RandomState;
 use mc_proto::StoreCommand;
 
 use self::index::Index;
-use self::item::{ItemRead, ItemWrite, FETCHED};
+use self::item::{ItemRead, ItemWrite, FETCHED, LINKED};
 pub use self::item::{STALE, TOKEN_SENT};
-use self::slab::{Slabs, DEFAULT_PAGE_SIZE, NIL};
+pub use self::slab::MAX_PAGE_BYTES;
+use self::slab::{Slabs, NIL};
 
 /// How many items at the LRU tail are checked for expiry before evicting a live one.
 const TAIL_SEARCH: usize = 5;
@@ -25,7 +26,7 @@ const TAIL_SEARCH: usize = 5;
 /// Sizing and policy of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
-    /// Memory for items, in bytes (`-m`).
+    /// Memory for items, in bytes (`-m`); at most [`MAX_PAGE_BYTES`].
     pub max_bytes: usize,
     /// Largest item (`-I`).
     pub max_item_size: usize,
@@ -161,6 +162,8 @@ pub struct StoreStats {
 #[allow(missing_docs)]
 pub struct ClassStats {
     pub id: usize,
+    /// The class of large items (allocated one by one, not in pages).
+    pub large: bool,
     pub chunk_size: usize,
     pub chunks_per_page: usize,
     pub pages: usize,
@@ -227,19 +230,6 @@ impl<'a> Item<'a> {
     }
 }
 
-/// One line of `lru_crawler metadump`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct ItemMeta {
-    pub key: Vec<u8>,
-    pub exptime: u32,
-    pub atime: u32,
-    pub cas: u64,
-    pub fetched: bool,
-    pub class: usize,
-    pub size: usize,
-}
-
 /// What a read does to the item besides returning it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Access {
@@ -271,17 +261,17 @@ pub struct Store {
 
 enum Alloc {
     Chunk(u32),
-    TooLarge,
     NoMemory,
 }
 
 impl Store {
     /// An empty store.
+    ///
+    /// A `max_bytes` above [`MAX_PAGE_BYTES`] is capped there; the server refuses such a `-m`
+    /// before it gets here.
     pub fn new(config: StoreConfig) -> Store {
-        let page_size = DEFAULT_PAGE_SIZE.max(config.max_item_size);
-        let max_pages = (config.max_bytes / page_size).max(1);
         Store {
-            slabs: Slabs::new(page_size, max_pages),
+            slabs: Slabs::new(config.max_bytes.min(MAX_PAGE_BYTES)),
             index: Index::new(),
             hasher: RandomState::new(),
             last_cas: 0,
@@ -313,9 +303,9 @@ impl Store {
         self.bytes
     }
 
-    /// Bytes of slab pages taken from the system so far.
+    /// Bytes taken from the system for items: slab pages and large items.
     pub fn allocated_bytes(&self) -> usize {
-        self.slabs.pages_used() * self.slabs.page_size()
+        self.slabs.used_bytes()
     }
 
     /// Bytes of the hash index.
@@ -334,13 +324,11 @@ impl Store {
     }
 
     /// Change the memory limit (`cache_memlimit`); returns false when it is below what the
-    /// items already use, as memcached does not shrink either.
+    /// items already use (memcached does not shrink either) or above [`MAX_PAGE_BYTES`].
     pub fn set_max_bytes(&mut self, max_bytes: usize) -> bool {
-        let pages = (max_bytes / self.slabs.page_size()).max(1);
-        if pages < self.slabs.pages_used() {
+        if !self.slabs.set_max_bytes(max_bytes) {
             return false;
         }
-        self.slabs.set_max_pages(pages);
         self.config.max_bytes = max_bytes;
         true
     }
@@ -470,12 +458,10 @@ impl Store {
         })
     }
 
-    /// Make room for an item of `size` bytes.
+    /// A chunk for an item of `size` bytes, evicting (unless `-M`) until one is free.
     fn allocate(&mut self, size: usize, now: u32) -> Alloc {
-        let Some(class) = self.slabs.class_for(size) else {
-            return Alloc::TooLarge;
-        };
-        if let Some(id) = self.slabs.alloc(class) {
+        let class = self.slabs.class_for(size);
+        if let Some(id) = self.slabs.alloc(class, size) {
             return Alloc::Chunk(id);
         }
         // Reclaim expired or flushed items at the cold end first.
@@ -489,7 +475,7 @@ impl Store {
             if Self::is_expired(chunk, now) || self.is_flushed(chunk) {
                 self.stats.reclaimed += 1;
                 self.unlink_id(id);
-                if let Some(id) = self.slabs.alloc(class) {
+                if let Some(id) = self.slabs.alloc(class, size) {
                     return Alloc::Chunk(id);
                 }
             }
@@ -498,16 +484,47 @@ impl Store {
         if !self.config.evict {
             return Alloc::NoMemory;
         }
-        let tail = self.slabs.classes()[class].tail;
-        if tail != NIL {
-            self.evict(tail, now);
-        } else if !self.take_page_for(class, now) {
-            return Alloc::NoMemory;
+        // Every round frees an item or a page, so this ends: with a chunk, or with nothing
+        // left to free.
+        while self.make_room(class, size, now) {
+            if let Some(id) = self.slabs.alloc(class, size) {
+                return Alloc::Chunk(id);
+            }
         }
-        match self.slabs.alloc(class) {
-            Some(id) => Alloc::Chunk(id),
-            None => Alloc::NoMemory,
+        Alloc::NoMemory
+    }
+
+    /// Free memory towards one more item of `size` bytes in `class`; false when nothing is
+    /// left to free.
+    fn make_room(&mut self, class: usize, size: usize, now: u32) -> bool {
+        let large = self.slabs.large_class();
+        let large_tail = self.slabs.classes()[large].tail;
+        if class != large {
+            // A slab class evicts its own least recently used item, as memcached does; an
+            // empty class takes a page from elsewhere.
+            let tail = self.slabs.classes()[class].tail;
+            if tail != NIL {
+                self.evict(tail, now);
+                return true;
+            }
+            return self.take_page_for(class, now);
         }
+        // A large item needs bytes: from other large items while they can give enough, else
+        // from a slab page given back.
+        if large_tail != NIL && self.slabs.large_bytes() >= size {
+            self.evict(large_tail, now);
+            return true;
+        }
+        if let Some((page, _)) = self.donor_page(None) {
+            self.empty_page(page, now);
+            self.slabs.release_page(page);
+            return true;
+        }
+        if large_tail != NIL {
+            self.evict(large_tail, now);
+            return true;
+        }
+        false
     }
 
     fn evict(&mut self, id: u32, now: u32) {
@@ -523,32 +540,50 @@ impl Store {
         self.unlink_id(id);
     }
 
-    /// Memory is full and `class` has no page: empty a page of the class with the most pages
-    /// and give it to `class` (memcached's slab rebalancing, done on demand).
-    fn take_page_for(&mut self, class: usize, now: u32) -> bool {
-        let donor = self
+    /// The page to take from the slab class (other than `except`) with the most pages: the
+    /// one holding that class's least recently used item. Also returns how many pages that
+    /// class has.
+    fn donor_page(&self, except: Option<usize>) -> Option<(u32, usize)> {
+        let large = self.slabs.large_class();
+        let (_, class) = self
             .slabs
             .classes()
             .iter()
             .enumerate()
-            .filter(|(i, c)| *i != class && !c.pages.is_empty())
-            .max_by_key(|(_, c)| c.pages.len())
-            .map(|(i, _)| i);
-        let Some(donor) = donor else {
-            return false;
-        };
-        // Prefer the page holding the donor's least recently used item.
-        let tail = self.slabs.classes()[donor].tail;
-        let page = if tail != NIL {
-            self.slabs.page_of(tail)
-        } else {
-            self.slabs.classes()[donor].pages[0]
-        };
+            .filter(|(i, c)| *i != large && Some(*i) != except && !c.pages.is_empty())
+            .max_by_key(|(_, c)| c.pages.len())?;
+        let tail_page = (class.tail != NIL)
+            .then(|| self.slabs.page_of(class.tail))
+            .flatten();
+        Some((tail_page.unwrap_or(class.pages[0]), class.pages.len()))
+    }
+
+    /// Evict every item of a page.
+    fn empty_page(&mut self, page: u32, now: u32) {
         for id in self.slabs.items_in_page(page) {
             self.evict(id, now);
         }
-        self.slabs.reassign_page(page, class);
-        true
+    }
+
+    /// Memory is full and slab class `class` has no item to evict: empty a page of the class
+    /// with the most pages and give it to `class` (memcached's slab rebalancing, done on
+    /// demand), or evict a large item when large items hold more memory than that class.
+    fn take_page_for(&mut self, class: usize, now: u32) -> bool {
+        let large = self.slabs.large_class();
+        let large_tail = self.slabs.classes()[large].tail;
+        let large_pages = self.slabs.large_bytes().div_ceil(self.slabs.page_size());
+        match self.donor_page(Some(class)) {
+            Some((page, pages)) if pages >= large_pages || large_tail == NIL => {
+                self.empty_page(page, now);
+                self.slabs.reassign_page(page, class);
+                true
+            }
+            _ if large_tail != NIL => {
+                self.evict(large_tail, now);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Write a new item into a fresh chunk and link it.
@@ -562,16 +597,12 @@ impl Store {
     ) -> Result<(u32, u64), StoreStatus> {
         let value_len: usize = parts.iter().map(|p| p.len()).sum();
         let size = item::size(key.len(), value_len);
-        if size > self.slabs.page_size() || key.len() > usize::from(u8::MAX) {
+        if size > self.config.max_item_size || key.len() > usize::from(u8::MAX) {
             self.stats.store_too_large += 1;
             return Err(StoreStatus::TooLarge);
         }
         let id = match self.allocate(size, now) {
             Alloc::Chunk(id) => id,
-            Alloc::TooLarge => {
-                self.stats.store_too_large += 1;
-                return Err(StoreStatus::TooLarge);
-            }
             Alloc::NoMemory => {
                 self.stats.store_no_memory += 1;
                 return Err(StoreStatus::NoMemory);
@@ -866,15 +897,17 @@ impl Store {
         }
     }
 
-    /// Per-class figures.
+    /// Per-class figures: the slab classes with pages, then the large items if any.
     pub fn class_stats(&self, now: u32) -> Vec<ClassStats> {
+        let large = self.slabs.large_class();
         self.slabs
             .classes()
             .iter()
             .enumerate()
-            .filter(|(_, c)| !c.pages.is_empty())
+            .filter(|(i, c)| !c.pages.is_empty() || (*i == large && c.items > 0))
             .map(|(i, c)| ClassStats {
                 id: i + 1,
+                large: i == large,
                 chunk_size: c.chunk_size,
                 chunks_per_page: self.slabs.page_size() / c.chunk_size,
                 pages: c.pages.len(),
@@ -889,25 +922,86 @@ impl Store {
             .collect()
     }
 
-    /// Every live item's metadata (a full scan, for `lru_crawler metadump`): key, expiry and
-    /// last access (server time), CAS unique, fetched, class, size.
-    pub fn metadump(&mut self, now: u32) -> Vec<ItemMeta> {
+    /// Walk live items from `cursor` on, looking at no more than `steps` chunks (counted down),
+    /// and call `visit` for each live item of a class `include` accepts (by [`Item::class`]).
+    /// Returns where to go on, or `None` when the walk is over.
+    ///
+    /// The walk goes through memory (pages, then large items), not the index, and items never
+    /// move between chunks, so the store may change between calls: an item that lives through
+    /// the whole walk is visited exactly once; one stored or removed meanwhile may or may not
+    /// be. Expired and flushed items are skipped.
+    pub fn scan(
+        &mut self,
+        mut cursor: ScanCursor,
+        steps: &mut usize,
+        now: u32,
+        include: impl Fn(usize) -> bool,
+        mut visit: impl FnMut(Item<'_>),
+    ) -> Option<ScanCursor> {
         self.apply_pending_flush(now);
-        let ids: Vec<u32> = self.index.ids().collect();
-        ids.into_iter()
-            .map(|id| (id, self.slabs.chunk(id)))
-            .filter(|(_, c)| !Self::is_expired(c, now) && !self.is_flushed(c))
-            .map(|(id, c)| ItemMeta {
-                key: c.key().to_vec(),
-                exptime: c.exptime(),
-                atime: c.atime(),
-                cas: c.cas(),
-                fetched: c.state() & FETCHED != 0,
-                class: self.slabs.class_of(id) + 1,
-                size: c.total_size(),
-            })
-            .collect()
+        let budget = steps;
+        let look = |store: &Store, id: u32, visit: &mut dyn FnMut(Item<'_>)| {
+            let chunk = store.slabs.chunk(id);
+            if chunk.state() & LINKED != 0
+                && !Self::is_expired(chunk, now)
+                && !store.is_flushed(chunk)
+            {
+                visit(store.item(id));
+            }
+        };
+        while cursor.page < self.slabs.page_count() {
+            match self.slabs.page_layout(cursor.page) {
+                Some((class, chunks)) if include(class) => {
+                    while cursor.slot < chunks {
+                        if *budget == 0 {
+                            return Some(cursor);
+                        }
+                        *budget -= 1;
+                        look(
+                            self,
+                            Slabs::page_chunk(cursor.page, cursor.slot),
+                            &mut visit,
+                        );
+                        cursor.slot += 1;
+                    }
+                }
+                _ => *budget = budget.saturating_sub(1),
+            }
+            cursor.page += 1;
+            cursor.slot = 0;
+            if *budget == 0 {
+                return Some(cursor);
+            }
+        }
+        if !include(self.slabs.large_class()) {
+            return None;
+        }
+        while cursor.large < self.slabs.large_count() {
+            if *budget == 0 {
+                return Some(cursor);
+            }
+            *budget -= 1;
+            if let Some(id) = self.slabs.large_id(cursor.large) {
+                look(self, id, &mut visit);
+            }
+            cursor.large += 1;
+        }
+        None
     }
+
+    /// The number of item classes ([`Item::class`] is below it); the last one holds the
+    /// large items.
+    pub fn class_count(&self) -> usize {
+        self.slabs.classes().len()
+    }
+}
+
+/// Where a walk over the items ([`Store::scan`]) stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanCursor {
+    page: u32,
+    slot: u32,
+    large: u32,
 }
 
 /// memcached's reading of a counter: optional leading whitespace, digits, then the end of the

@@ -1,25 +1,49 @@
-//! Slab allocation: memory is taken in pages, each page is cut into equal chunks of one size
-//! class, and every class keeps its items on an LRU list.
+//! Slab allocation: memory is taken in 1 MiB pages, each page is cut into equal chunks of one
+//! size class, and every class keeps its items on an LRU list. Items larger than half a page
+//! are allocated one by one at their exact size ("large items") and kept on an LRU of their own.
 //!
 //! This is memcached's design, with finer size classes (factor 1.125, 8-byte granularity) so
-//! small items waste less of their chunk. Chunk ids are `page << shift | slot`, 32 bits, which
-//! keeps the LRU links and the hash index compact.
+//! small items waste less of their chunk. Pages stay 1 MiB whatever `-I` is, as in memcached,
+//! so a large `-I` never shrinks how many pages a small `-m` holds; where memcached chains a
+//! large item through several chunks, we give it one allocation of its own size, charged to the
+//! same `-m` budget.
+//!
+//! Chunk ids are 32 bits: `page << shift | slot` for chunks in pages, `LARGE | n` for large
+//! items. The top bit is reserved for large items, which bounds page memory to
+//! [`MAX_PAGE_BYTES`]; the server refuses a larger `-m`.
 
-use super::item::{ItemRead, ItemWrite};
+use super::item::{ItemRead, ItemWrite, LINKED};
 
 /// "No chunk": the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
 
 /// memcached's slab page size.
-pub(crate) const DEFAULT_PAGE_SIZE: usize = 1024 * 1024;
+pub(crate) const PAGE_SIZE: usize = 1024 * 1024;
 
 /// The smallest chunk: an item header plus a few bytes.
 const MIN_CHUNK: usize = 48;
 
-/// One size class.
+/// Ids with this bit set name large items.
+const LARGE: u32 = 1 << 31;
+
+/// Page ids must stay below this so that page chunk ids never reach the [`LARGE`] bit.
+const MAX_PAGES: usize = (LARGE >> page_shift()) as usize;
+
+/// The most memory pages can address: 64 GiB. `-m` and `cache_memlimit` above it are refused.
+pub const MAX_PAGE_BYTES: usize = MAX_PAGES * PAGE_SIZE;
+
+/// Bits of a chunk id that number the slot within its page.
+const fn page_shift() -> u32 {
+    (PAGE_SIZE / MIN_CHUNK).next_power_of_two().trailing_zeros()
+}
+
+/// `page_class` of a page whose memory was given back (it can be taken again).
+const NO_CLASS: u8 = u8::MAX;
+
+/// One size class (or, for the last one, the large items).
 #[derive(Debug)]
 pub(crate) struct Class {
-    /// Bytes per chunk.
+    /// Bytes per chunk (`usize::MAX` for the large items' class).
     pub(crate) chunk_size: usize,
     /// Pages cut into this class's chunks.
     pub(crate) pages: Vec<u32>,
@@ -37,143 +61,237 @@ pub(crate) struct Class {
     pub(crate) items: usize,
 }
 
-/// All pages and classes.
+impl Class {
+    fn new(chunk_size: usize) -> Class {
+        Class {
+            chunk_size,
+            pages: Vec::new(),
+            free: NIL,
+            free_chunks: 0,
+            carving: None,
+            head: NIL,
+            tail: NIL,
+            items: 0,
+        }
+    }
+}
+
+/// All pages, classes and large items, within a byte budget.
 #[derive(Debug)]
 pub(crate) struct Slabs {
-    page_size: usize,
-    max_pages: usize,
+    /// Bytes that pages and large items together may take (`-m`).
+    max_bytes: usize,
     pages: Vec<Box<[u8]>>,
-    /// Which class owns each page.
+    /// Which class owns each page ([`NO_CLASS`] once its memory was given back).
     page_class: Vec<u8>,
+    /// Pages whose memory was given back, to be taken again before new ones.
+    released_pages: Vec<u32>,
+    /// Large items by number; an empty slot is free.
+    large: Vec<Box<[u8]>>,
+    /// Free numbers in `large`.
+    large_free: Vec<u32>,
+    /// Bytes held by large items.
+    large_bytes: usize,
+    /// The slab classes, then the large items' class.
     classes: Vec<Class>,
-    shift: u32,
 }
 
 impl Slabs {
-    /// Slabs of `page_size`-byte pages, at most `max_pages` of them.
-    pub(crate) fn new(page_size: usize, max_pages: usize) -> Slabs {
-        let mut sizes = Vec::new();
+    /// Empty slabs that may take up to `max_bytes` (at least one page).
+    pub(crate) fn new(max_bytes: usize) -> Slabs {
+        let mut classes = Vec::new();
         let mut size = MIN_CHUNK;
-        while size <= page_size / 2 {
-            sizes.push(size);
+        while size < PAGE_SIZE / 2 {
+            classes.push(Class::new(size));
             let grown = (size + size / 8).div_ceil(8) * 8;
             size = grown.max(size + 8);
         }
-        // The last class holds one item per page: the largest items.
-        sizes.push(page_size);
-        let classes = sizes
-            .into_iter()
-            .map(|chunk_size| Class {
-                chunk_size,
-                pages: Vec::new(),
-                free: NIL,
-                free_chunks: 0,
-                carving: None,
-                head: NIL,
-                tail: NIL,
-                items: 0,
-            })
-            .collect();
-        let slots = (page_size / MIN_CHUNK).next_power_of_two();
+        // The largest slab class holds two items a page (memcached's `slab_chunk_max`).
+        classes.push(Class::new(PAGE_SIZE / 2));
+        // Large items have no chunk size of their own.
+        classes.push(Class::new(usize::MAX));
         Slabs {
-            page_size,
-            max_pages,
+            max_bytes,
             pages: Vec::new(),
             page_class: Vec::new(),
+            released_pages: Vec::new(),
+            large: Vec::new(),
+            large_free: Vec::new(),
+            large_bytes: 0,
             classes,
-            shift: slots.trailing_zeros(),
         }
     }
 
     pub(crate) fn page_size(&self) -> usize {
-        self.page_size
+        PAGE_SIZE
     }
 
-    /// Pages handed out so far.
+    /// Pages in use.
     pub(crate) fn pages_used(&self) -> usize {
-        self.pages.len()
+        self.pages.len() - self.released_pages.len()
     }
 
-    pub(crate) fn set_max_pages(&mut self, max_pages: usize) {
-        self.max_pages = max_pages;
+    /// Bytes held by pages and large items: what counts against the budget.
+    pub(crate) fn used_bytes(&self) -> usize {
+        self.pages_used() * PAGE_SIZE + self.large_bytes
+    }
+
+    /// Bytes held by large items.
+    pub(crate) fn large_bytes(&self) -> usize {
+        self.large_bytes
+    }
+
+    /// Change the budget; false (and no change) when the memory in use is already above it.
+    pub(crate) fn set_max_bytes(&mut self, max_bytes: usize) -> bool {
+        if max_bytes > MAX_PAGE_BYTES || self.used_bytes() > max_bytes.max(PAGE_SIZE) {
+            return false;
+        }
+        self.max_bytes = max_bytes;
+        true
     }
 
     pub(crate) fn classes(&self) -> &[Class] {
         &self.classes
     }
 
-    /// The class for an item of `size` bytes, or `None` when it is larger than a page.
-    pub(crate) fn class_for(&self, size: usize) -> Option<usize> {
-        let i = self.classes.partition_point(|c| c.chunk_size < size);
-        (i < self.classes.len()).then_some(i)
+    /// The class of the large items.
+    pub(crate) fn large_class(&self) -> usize {
+        self.classes.len() - 1
+    }
+
+    /// The class for an item of `size` bytes: the smallest slab class it fits, or the large
+    /// items' class.
+    pub(crate) fn class_for(&self, size: usize) -> usize {
+        let slab_classes = &self.classes[..self.large_class()];
+        slab_classes.partition_point(|c| c.chunk_size < size)
     }
 
     pub(crate) fn class_of(&self, id: u32) -> usize {
-        usize::from(self.page_class[(id >> self.shift) as usize])
+        if id & LARGE != 0 {
+            self.large_class()
+        } else {
+            usize::from(self.page_class[(id >> page_shift()) as usize])
+        }
     }
 
-    pub(crate) fn page_of(&self, id: u32) -> u32 {
-        id >> self.shift
+    /// The page a chunk lives in (`None` for a large item).
+    pub(crate) fn page_of(&self, id: u32) -> Option<u32> {
+        (id & LARGE == 0).then_some(id >> page_shift())
+    }
+
+    fn page_range(&self, id: u32) -> (usize, std::ops::Range<usize>) {
+        let page = (id >> page_shift()) as usize;
+        let slot = (id & ((1 << page_shift()) - 1)) as usize;
+        let size = self.classes[usize::from(self.page_class[page])].chunk_size;
+        (page, slot * size..(slot + 1) * size)
     }
 
     pub(crate) fn chunk(&self, id: u32) -> &[u8] {
-        let page = (id >> self.shift) as usize;
-        let slot = (id & ((1 << self.shift) - 1)) as usize;
-        let size = self.classes[usize::from(self.page_class[page])].chunk_size;
-        &self.pages[page][slot * size..(slot + 1) * size]
+        if id & LARGE != 0 {
+            return &self.large[(id & !LARGE) as usize];
+        }
+        let (page, range) = self.page_range(id);
+        &self.pages[page][range]
     }
 
     pub(crate) fn chunk_mut(&mut self, id: u32) -> &mut [u8] {
-        let page = (id >> self.shift) as usize;
-        let slot = (id & ((1 << self.shift) - 1)) as usize;
-        let size = self.classes[usize::from(self.page_class[page])].chunk_size;
-        &mut self.pages[page][slot * size..(slot + 1) * size]
+        if id & LARGE != 0 {
+            return &mut self.large[(id & !LARGE) as usize];
+        }
+        let (page, range) = self.page_range(id);
+        &mut self.pages[page][range]
     }
 
-    /// A free chunk of class `class` without evicting anything: from the free list, the page
-    /// being cut, or a new page while the memory limit allows.
-    pub(crate) fn alloc(&mut self, class: usize) -> Option<u32> {
+    /// True when `bytes` more fit in the budget (the first page always does).
+    fn fits(&self, bytes: usize) -> bool {
+        self.used_bytes() == 0 || self.used_bytes() + bytes <= self.max_bytes
+    }
+
+    /// A free chunk for an item of `size` bytes in class `class` (see [`Slabs::class_for`]),
+    /// without evicting anything: from the free list, the page being cut, a new page or a new
+    /// large allocation while the budget allows.
+    pub(crate) fn alloc(&mut self, class: usize, size: usize) -> Option<u32> {
+        if class == self.large_class() {
+            return self.alloc_large(size);
+        }
         let c = &mut self.classes[class];
         if c.free != NIL {
             let id = c.free;
             c.free_chunks -= 1;
-            let next = {
-                let chunk = self.chunk(id);
-                let mut b = [0u8; 4];
-                b.copy_from_slice(&chunk[..4]);
-                u32::from_le_bytes(b)
-            };
+            let next = self.chunk(id).prev();
             self.classes[class].free = next;
             return Some(id);
         }
-        let per_page = (self.page_size / c.chunk_size) as u32;
+        let per_page = (PAGE_SIZE / c.chunk_size) as u32;
         if let Some((page, slot)) = c.carving {
             c.carving = (slot + 1 < per_page).then_some((page, slot + 1));
-            return Some(page << self.shift | slot);
+            return Some(page << page_shift() | slot);
         }
         let page = self.new_page(class)?;
         self.classes[class].carving = (per_page > 1).then_some((page, 1));
-        Some(page << self.shift)
+        Some(page << page_shift())
+    }
+
+    fn alloc_large(&mut self, size: usize) -> Option<u32> {
+        if !self.fits(size) {
+            return None;
+        }
+        let memory = vec![0u8; size].into_boxed_slice();
+        self.large_bytes += size;
+        let n = match self.large_free.pop() {
+            Some(n) => {
+                self.large[n as usize] = memory;
+                n
+            }
+            None => {
+                self.large.push(memory);
+                (self.large.len() - 1) as u32
+            }
+        };
+        Some(LARGE | n)
     }
 
     fn new_page(&mut self, class: usize) -> Option<u32> {
-        if self.pages.len() >= self.max_pages {
+        if !self.fits(PAGE_SIZE) {
             return None;
         }
-        let page = self.pages.len() as u32;
-        // calloc-backed: the kernel hands out zero pages lazily, so RSS grows with use.
-        self.pages
-            .push(vec![0u8; self.page_size].into_boxed_slice());
-        self.page_class.push(class as u8);
+        // calloc-backed: the kernel hands out zero pages lazily, so RSS grows with use, and
+        // every chunk of a new page starts with its state byte clear (not linked).
+        let memory = vec![0u8; PAGE_SIZE].into_boxed_slice();
+        let page = match self.released_pages.pop() {
+            Some(page) => {
+                self.pages[page as usize] = memory;
+                self.page_class[page as usize] = class as u8;
+                page
+            }
+            None => {
+                if self.pages.len() >= MAX_PAGES {
+                    return None;
+                }
+                self.pages.push(memory);
+                self.page_class.push(class as u8);
+                (self.pages.len() - 1) as u32
+            }
+        };
         self.classes[class].pages.push(page);
         Some(page)
     }
 
-    /// Return a chunk to its class's free list. The item must already be unlinked.
+    /// Give a chunk back: a page chunk goes to its class's free list, a large item's memory to
+    /// the system. The item must already be off its LRU.
     pub(crate) fn free(&mut self, id: u32) {
+        if id & LARGE != 0 {
+            let n = id & !LARGE;
+            let memory = std::mem::take(&mut self.large[n as usize]);
+            self.large_bytes -= memory.len();
+            self.large_free.push(n);
+            return;
+        }
         let class = self.class_of(id);
         let head = self.classes[class].free;
-        self.chunk_mut(id)[..4].copy_from_slice(&head.to_le_bytes());
+        let chunk = self.chunk_mut(id);
+        chunk.set_prev(head);
+        chunk.set_state(0);
         let c = &mut self.classes[class];
         c.free = id;
         c.free_chunks += 1;
@@ -228,66 +346,103 @@ impl Slabs {
         }
     }
 
-    /// Chunk ids of every slot of `page` that holds a linked item, found by walking the LRU of
-    /// its class (free chunks are not on it).
+    /// Chunk ids of every slot of `page` that holds a linked item.
     pub(crate) fn items_in_page(&self, page: u32) -> Vec<u32> {
-        let class = usize::from(self.page_class[page as usize]);
-        let mut ids = Vec::new();
-        let mut id = self.classes[class].head;
-        while id != NIL {
-            if id >> self.shift == page {
-                ids.push(id);
-            }
-            id = self.chunk(id).next();
+        let class = self.page_class[page as usize];
+        if class == NO_CLASS {
+            return Vec::new();
         }
-        ids
+        let per_page = (PAGE_SIZE / self.classes[usize::from(class)].chunk_size) as u32;
+        (0..per_page)
+            .map(|slot| page << page_shift() | slot)
+            .filter(|&id| self.chunk(id).state() & LINKED != 0)
+            .collect()
     }
 
-    /// Move an emptied page to another class. Its chunks must hold no linked item.
-    pub(crate) fn reassign_page(&mut self, page: u32, to: usize) {
+    /// Detach an emptied page from its class: its chunks leave the class's free list and
+    /// carving position. Its chunks must hold no linked item.
+    fn detach_page(&mut self, page: u32) {
         let from = usize::from(self.page_class[page as usize]);
-        // Drop the page's chunks from the old class's free list and carving position.
-        let shift = self.shift;
-        let mut kept = NIL;
-        let mut kept_count = 0;
+        let mut kept = Vec::new();
         let mut id = self.classes[from].free;
-        let mut order = Vec::new();
         while id != NIL {
-            let next = {
-                let chunk = self.chunk(id);
-                let mut b = [0u8; 4];
-                b.copy_from_slice(&chunk[..4]);
-                u32::from_le_bytes(b)
-            };
-            if id >> shift != page {
-                order.push(id);
+            if id >> page_shift() != page {
+                kept.push(id);
             }
-            id = next;
+            id = self.chunk(id).prev();
         }
-        for id in order.into_iter().rev() {
-            self.chunk_mut(id)[..4].copy_from_slice(&kept.to_le_bytes());
-            kept = id;
-            kept_count += 1;
+        let mut head = NIL;
+        for &id in kept.iter().rev() {
+            self.chunk_mut(id).set_prev(head);
+            head = id;
         }
         let c = &mut self.classes[from];
-        c.free = kept;
-        c.free_chunks = kept_count;
+        c.free = head;
+        c.free_chunks = kept.len();
         if c.carving.is_some_and(|(p, _)| p == page) {
             c.carving = None;
         }
         c.pages.retain(|&p| p != page);
+    }
+
+    /// Move an emptied page to another class.
+    pub(crate) fn reassign_page(&mut self, page: u32, to: usize) {
+        self.detach_page(page);
         self.page_class[page as usize] = to as u8;
-        let per_page = (self.page_size / self.classes[to].chunk_size) as u32;
-        let t = &mut self.classes[to];
-        t.pages.push(page);
-        // Hand the page out through the free list of its new class.
+        self.classes[to].pages.push(page);
+        // Hand the page out through the free list of its new class. Chunk boundaries move,
+        // so every new chunk's state byte is cleared: a scan must not take old item bytes for
+        // a linked item.
+        let per_page = (PAGE_SIZE / self.classes[to].chunk_size) as u32;
         for slot in (0..per_page).rev() {
-            let id = page << shift | slot;
+            let id = page << page_shift() | slot;
             let head = self.classes[to].free;
-            self.chunk_mut(id)[..4].copy_from_slice(&head.to_le_bytes());
+            let chunk = self.chunk_mut(id);
+            chunk.set_state(0);
+            chunk.set_prev(head);
             self.classes[to].free = id;
             self.classes[to].free_chunks += 1;
         }
+    }
+
+    /// Give an emptied page's memory back, so that the budget can go to large items.
+    pub(crate) fn release_page(&mut self, page: u32) {
+        self.detach_page(page);
+        self.page_class[page as usize] = NO_CLASS;
+        self.pages[page as usize] = Box::default();
+        self.released_pages.push(page);
+    }
+
+    /// A page's class and number of chunks, for scans; `None` for a released page.
+    pub(crate) fn page_layout(&self, page: u32) -> Option<(usize, u32)> {
+        let class = *self.page_class.get(page as usize)?;
+        (class != NO_CLASS).then(|| {
+            let class = usize::from(class);
+            (class, (PAGE_SIZE / self.classes[class].chunk_size) as u32)
+        })
+    }
+
+    /// The id of chunk `slot` of `page`.
+    pub(crate) fn page_chunk(page: u32, slot: u32) -> u32 {
+        page << page_shift() | slot
+    }
+
+    /// Pages ever taken (including released ones): the bound of a page scan.
+    pub(crate) fn page_count(&self) -> u32 {
+        self.pages.len() as u32
+    }
+
+    /// Large item numbers ever taken: the bound of a large-item scan.
+    pub(crate) fn large_count(&self) -> u32 {
+        self.large.len() as u32
+    }
+
+    /// The id of large item number `n`, if that slot holds one.
+    pub(crate) fn large_id(&self, n: u32) -> Option<u32> {
+        self.large
+            .get(n as usize)
+            .filter(|memory| !memory.is_empty())
+            .map(|_| LARGE | n)
     }
 }
 
@@ -298,38 +453,75 @@ mod tests {
 
     #[test]
     fn classes_fit_small_items_tightly() {
-        let slabs = Slabs::new(DEFAULT_PAGE_SIZE, 64);
+        let slabs = Slabs::new(64 * PAGE_SIZE);
         // A 16-byte key with a 32-byte value.
-        let class = slabs.class_for(item::size(16, 32)).expect("fits");
+        let class = slabs.class_for(item::size(16, 32));
         assert_eq!(slabs.classes()[class].chunk_size, 88);
-        assert_eq!(
-            slabs.classes().last().map(|c| c.chunk_size),
-            Some(DEFAULT_PAGE_SIZE)
-        );
-        assert!(slabs.class_for(DEFAULT_PAGE_SIZE + 1).is_none());
-        assert!(slabs.classes().len() < 255);
+        let largest_slab_class = slabs.large_class() - 1;
+        assert_eq!(slabs.class_for(PAGE_SIZE / 2), largest_slab_class);
+        assert_eq!(slabs.class_for(PAGE_SIZE / 2 + 1), slabs.large_class());
+        assert!(slabs.classes().len() < usize::from(NO_CLASS));
     }
 
     #[test]
-    fn allocation_respects_the_page_budget() {
-        let mut slabs = Slabs::new(4096, 2);
-        let class = slabs.class_for(1000).expect("class");
-        let per_page = 4096 / slabs.classes()[class].chunk_size;
+    fn ids_cannot_collide() {
+        // The last slot of the last addressable page stays below the large-item bit.
+        let last = (MAX_PAGES as u32 - 1) << page_shift() | ((PAGE_SIZE / MIN_CHUNK) as u32 - 1);
+        assert!(last < LARGE);
+        assert_eq!(MAX_PAGE_BYTES, 64 << 30);
+    }
+
+    #[test]
+    fn allocation_respects_the_budget() {
+        let mut slabs = Slabs::new(2 * PAGE_SIZE);
+        let class = slabs.class_for(100_000);
+        let per_page = PAGE_SIZE / slabs.classes()[class].chunk_size;
         let ids: Vec<u32> = (0..2 * per_page)
-            .map(|_| slabs.alloc(class).expect("within budget"))
+            .map(|_| slabs.alloc(class, 100_000).expect("within budget"))
             .collect();
-        assert_eq!(slabs.alloc(class), None, "budget exhausted");
+        assert_eq!(slabs.alloc(class, 100_000), None, "budget exhausted");
+        assert_eq!(slabs.alloc(slabs.large_class(), 600_000), None);
         slabs.free(ids[3]);
-        assert_eq!(slabs.alloc(class), Some(ids[3]));
+        assert_eq!(slabs.alloc(class, 100_000), Some(ids[3]));
+    }
+
+    #[test]
+    fn large_items_share_the_budget_with_pages() {
+        let mut slabs = Slabs::new(3 * PAGE_SIZE);
+        let large = slabs.large_class();
+        let a = slabs.alloc(large, 2 * PAGE_SIZE).expect("fits");
+        assert_eq!(slabs.chunk(a).len(), 2 * PAGE_SIZE);
+        let small = slabs.class_for(100);
+        assert!(slabs.alloc(small, 100).is_some(), "one page left");
+        assert_eq!(slabs.alloc(large, PAGE_SIZE), None);
+        slabs.free(a);
+        assert_eq!(slabs.large_bytes(), 0);
+        assert!(slabs.alloc(large, PAGE_SIZE).is_some());
+    }
+
+    #[test]
+    fn released_pages_are_taken_again() {
+        let mut slabs = Slabs::new(PAGE_SIZE);
+        let class = slabs.class_for(1000);
+        let id = slabs.alloc(class, 1000).expect("first page");
+        let page = slabs.page_of(id).expect("a page chunk");
+        slabs.free(id);
+        slabs.release_page(page);
+        assert_eq!(slabs.used_bytes(), 0);
+        assert_eq!(slabs.page_layout(page), None);
+        let other = slabs.class_for(5000);
+        let again = slabs.alloc(other, 5000).expect("the page again");
+        assert_eq!(slabs.page_of(again), Some(page));
+        assert_eq!(slabs.class_of(again), other);
     }
 
     #[test]
     fn lru_orders_by_use() {
-        let mut slabs = Slabs::new(4096, 1);
-        let class = slabs.class_for(60).expect("class");
-        let a = slabs.alloc(class).expect("a");
-        let b = slabs.alloc(class).expect("b");
-        let c = slabs.alloc(class).expect("c");
+        let mut slabs = Slabs::new(PAGE_SIZE);
+        let class = slabs.class_for(60);
+        let a = slabs.alloc(class, 60).expect("a");
+        let b = slabs.alloc(class, 60).expect("b");
+        let c = slabs.alloc(class, 60).expect("c");
         for id in [a, b, c] {
             slabs.lru_push(id);
         }

@@ -361,3 +361,153 @@ fn oversized_items_are_refused() {
     let value = vec![0u8; 2 * 1024 * 1024];
     assert_eq!(set(&mut store, b"k", &value, 0, 10), StoreStatus::TooLarge);
 }
+
+fn items_held_before_eviction(config: StoreConfig, value_len: usize) -> usize {
+    let mut store = Store::new(config);
+    let value = vec![b'v'; value_len];
+    let mut i = 0u64;
+    while store.stats().evictions == 0 {
+        set(&mut store, format!("{i:016}").as_bytes(), &value, 0, 10);
+        i += 1;
+    }
+    store.len()
+}
+
+#[test]
+fn a_large_item_limit_does_not_shrink_what_small_items_get() {
+    // memcached keeps 1 MiB pages whatever -I is, and so do we: -I 16m holds as many 100-byte
+    // items in -m 64 as -I 1m does.
+    let with = |max_item_size| StoreConfig {
+        max_item_size,
+        ..StoreConfig::default()
+    };
+    let one = items_held_before_eviction(with(1024 * 1024), 100);
+    let sixteen = items_held_before_eviction(with(16 * 1024 * 1024), 100);
+    println!("100-byte items in -m 64: {one} with -I 1m, {sixteen} with -I 16m");
+    assert!(sixteen * 100 >= one * 95, "{sixteen} vs {one}");
+}
+
+#[test]
+fn large_items_share_memory_with_small_ones() {
+    let config = StoreConfig {
+        max_bytes: 8 * 1024 * 1024,
+        max_item_size: 4 * 1024 * 1024,
+        evict: true,
+    };
+    let mut store = Store::new(config);
+    let big = |n: u8| vec![n; 3 * 1024 * 1024];
+    assert!(matches!(
+        set(&mut store, b"big1", &big(1), 0, 10),
+        StoreStatus::Stored(_)
+    ));
+    assert!(matches!(
+        set(&mut store, b"big2", &big(2), 0, 10),
+        StoreStatus::Stored(_)
+    ));
+    assert_eq!(get(&mut store, b"big1", 10), Some(big(1)));
+    assert!(store.allocated_bytes() <= config.max_bytes);
+    // Small items need pages: the least recently used large item makes way.
+    for i in 0..20_000u32 {
+        set(
+            &mut store,
+            format!("small{i}").as_bytes(),
+            &[b's'; 100],
+            0,
+            10,
+        );
+        assert!(store.allocated_bytes() <= config.max_bytes);
+    }
+    assert_eq!(get(&mut store, b"small19999", 10), Some(vec![b's'; 100]));
+    assert!(store.stats().evictions > 0);
+    // A large item needs bytes: pages are given back for it.
+    assert!(matches!(
+        set(&mut store, b"big3", &big(3), 0, 10),
+        StoreStatus::Stored(_)
+    ));
+    assert_eq!(get(&mut store, b"big3", 10), Some(big(3)));
+    assert!(store.allocated_bytes() <= config.max_bytes);
+    // Items larger than -I are refused, not stored in part.
+    let too_big = vec![0u8; 4 * 1024 * 1024];
+    assert_eq!(
+        set(&mut store, b"huge", &too_big, 0, 10),
+        StoreStatus::TooLarge
+    );
+}
+
+#[test]
+fn scans_visit_every_lasting_item_once_while_the_store_changes() {
+    let mut store = Store::new(StoreConfig {
+        max_bytes: 16 * 1024 * 1024,
+        ..StoreConfig::default()
+    });
+    let sizes = [10usize, 300, 5000, 700_000];
+    let mut lasting = std::collections::HashSet::new();
+    for i in 0..2000usize {
+        // A few large items are enough.
+        if i % 4 == 3 && i > 40 {
+            continue;
+        }
+        let key = format!("keep{i}");
+        let value = vec![b'k'; sizes[i % sizes.len()]];
+        set(&mut store, key.as_bytes(), &value, 0, 10);
+        lasting.insert(key.into_bytes());
+    }
+    set(&mut store, b"expired", b"x", 5, 1);
+    let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut cursor = ScanCursor::default();
+    let mut round = 0u32;
+    loop {
+        let mut steps = 97;
+        let next = store.scan(
+            cursor,
+            &mut steps,
+            10,
+            |_| true,
+            |item| {
+                *seen.entry(item.key().to_vec()).or_default() += 1;
+            },
+        );
+        // Churn between slices: new items, and deletes of items that do not last.
+        for j in 0..20 {
+            let key = format!("churn{round}-{j}");
+            set(&mut store, key.as_bytes(), &[b'c'; 64], 0, 10);
+            if j % 2 == 0 {
+                store.delete(key.as_bytes(), None, 10);
+            }
+        }
+        round += 1;
+        match next {
+            Some(c) => cursor = c,
+            None => break,
+        }
+    }
+    for key in &lasting {
+        assert_eq!(seen.get(key), Some(&1), "{}", String::from_utf8_lossy(key));
+    }
+    assert!(seen.values().all(|&n| n == 1), "no item twice");
+    assert!(
+        !seen.contains_key(&b"expired"[..]),
+        "expired items are skipped"
+    );
+}
+
+#[test]
+fn scans_can_keep_to_some_classes() {
+    let mut store = Store::new(StoreConfig::default());
+    set(&mut store, b"small", b"x", 0, 10);
+    set(&mut store, b"big", &vec![b'b'; 600_000], 0, 10);
+    let large = store.class_count() - 1;
+    let mut listed = Vec::new();
+    let mut steps = usize::MAX;
+    let done = store.scan(
+        ScanCursor::default(),
+        &mut steps,
+        10,
+        |c| c == large,
+        |item| {
+            listed.push(item.key().to_vec());
+        },
+    );
+    assert_eq!(done, None);
+    assert_eq!(listed, vec![b"big".to_vec()]);
+}
