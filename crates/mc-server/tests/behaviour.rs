@@ -232,3 +232,73 @@ fn metadump_lists_every_live_item() {
     assert_eq!(lines[2], "END");
     assert_eq!(stat(&server, "curr_items"), 2);
 }
+
+#[test]
+fn every_way_a_connection_ends_gives_its_slot_back() {
+    let server = server(Config {
+        max_connections: 3,
+        ..Config::ephemeral()
+    });
+    let addr = server.local_addr().expect("addr");
+    let endings: [&[u8]; 6] = [
+        b"quit\r\n",
+        // Past the line limit: the server closes.
+        &[b'x'; 3000],
+        // HTTP: the server closes.
+        b"GET / HTTP/1.1\r\n\r\n",
+        // Half a request, then the client goes away.
+        b"set k 0 0 100\r\nabc",
+        // A binary request: answered, then closed.
+        &[
+            0x80, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+        // A large answer the client never reads.
+        b"get a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a\r\n",
+    ];
+    let mut set = b"set a 0 0 100000\r\n".to_vec();
+    set.extend_from_slice(&[b'v'; 100_000]);
+    set.extend_from_slice(b"\r\n");
+    assert_eq!(ask(&server, &set), "STORED\r\n");
+    for round in 0..5 {
+        for ending in endings {
+            let mut conn = TcpStream::connect(addr).expect("connect");
+            let _ = conn.write_all(ending);
+            if round % 2 == 0 {
+                let mut sink = [0u8; 1024];
+                conn.set_read_timeout(Some(Duration::from_millis(50)))
+                    .expect("timeout");
+                let _ = conn.read(&mut sink);
+            }
+        }
+    }
+    // All three slots are free again (the server notices closed peers on its own schedule).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stat(&server, "curr_connections") > 1 {
+        assert!(std::time::Instant::now() < deadline, "slots leaked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut conn = TcpStream::connect(addr).expect("connect");
+            conn.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            conn.write_all(b"version\r\n").expect("write");
+            let mut buf = [0u8; 64];
+            let n = conn.read(&mut buf).expect("read");
+            assert!(buf[..n].starts_with(b"VERSION "), "{:?}", &buf[..n]);
+            conn
+        })
+        .collect();
+    drop(held);
+}
+
+#[test]
+fn memory_limits_beyond_what_item_ids_address_are_refused() {
+    let server = server(Config::ephemeral());
+    assert_eq!(
+        ask(&server, b"cache_memlimit 70000\r\n"),
+        "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n"
+    );
+    assert_eq!(ask(&server, b"cache_memlimit 65536\r\n"), "OK\r\n");
+    assert_eq!(stat(&server, "limit_maxbytes"), 65536 << 20);
+}

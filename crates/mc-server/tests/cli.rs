@@ -182,3 +182,72 @@ fn daemon_writes_and_removes_its_pid_file_and_drops_root() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn memory_beyond_what_item_ids_address_is_refused() {
+    let output = run(&["-m", "100000"]);
+    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("at most 65536 megabytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The pid file lives directly in the system's temporary directory (sticky, world-writable),
+/// as in `memcached -d -P /tmp/x.pid -u memcache`: after dropping root, the server may only
+/// remove a file there that it owns.
+#[test]
+fn the_pid_file_is_removed_however_the_server_is_stopped() {
+    for stop in ["SIGTERM", "SIGINT", "shutdown"] {
+        let pid_file =
+            std::env::temp_dir().join(format!("mc-server-{stop}-{}.pid", std::process::id()));
+        let _ = std::fs::remove_file(&pid_file);
+        let dir = scratch(&format!("pid-{stop}"));
+        let socket = dir.join("mc.sock");
+        let mut args = vec![
+            "-d".to_string(),
+            "-A".to_string(),
+            "-P".to_string(),
+            pid_file.display().to_string(),
+            "-s".to_string(),
+            socket.display().to_string(),
+        ];
+        if running_as_root() {
+            args.extend(["-u".to_string(), "memcache".to_string()]);
+        }
+        let status = Command::new(BIN).args(&args).status().expect("start");
+        assert!(status.success());
+        wait_for("the pid file", Duration::from_secs(10), || {
+            pid_file.exists()
+        });
+        wait_for("the socket", Duration::from_secs(10), || socket.exists());
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("a pid");
+        let pid = nix::unistd::Pid::from_raw(pid);
+        match stop {
+            "SIGTERM" => {
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal")
+            }
+            "SIGINT" => {
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("signal")
+            }
+            _ => {
+                let mut conn = UnixStream::connect(&socket).expect("connect");
+                conn.write_all(b"shutdown\r\n").expect("write");
+            }
+        }
+        wait_for("the server to exit", Duration::from_secs(10), || {
+            nix::sys::signal::kill(pid, None).is_err()
+        });
+        assert!(
+            !pid_file.exists(),
+            "{stop}: the pid file {} is left behind",
+            pid_file.display()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -11,12 +11,113 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running reference memcached, stopped (by PID) when dropped.
-pub struct Memcached {
+/// A server process started by a test (memcached, or the `mc-server` binary), stopped by PID
+/// when dropped. It reports its ephemeral port through memcached's `MEMCACHED_PORT_FILENAME`.
+pub struct ServerProcess {
     child: Child,
     port_file: PathBuf,
     /// Where it listens.
     pub addr: SocketAddr,
+}
+
+/// The reference memcached.
+pub type Memcached = ServerProcess;
+
+impl ServerProcess {
+    /// Start `program` on 127.0.0.1 with an ephemeral port and extra `args`; `ephemeral_port`
+    /// is the port argument that means "any port" to it (memcached: `-1`, mc-server: `0`).
+    /// As root, `-u memcache` is added, as both refuse root without `-u`. Panics when the
+    /// program starts but does not report a port within 10 s.
+    pub fn spawn(
+        program: &std::path::Path,
+        ephemeral_port: &str,
+        args: &[&str],
+    ) -> std::io::Result<ServerProcess> {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port_file =
+            std::env::temp_dir().join(format!("mc-testkit-{}-{n}.port", std::process::id()));
+        let _ = std::fs::remove_file(&port_file);
+        let mut cmd = Command::new(program);
+        cmd.args(["-l", "127.0.0.1", "-p", ephemeral_port, "-U", "0"])
+            .args(args)
+            .env("MEMCACHED_PORT_FILENAME", &port_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if running_as_root() {
+            cmd.args(["-u", "memcache"]);
+        }
+        let child = cmd.spawn()?;
+        let mut server = ServerProcess {
+            child,
+            port_file,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(text) = std::fs::read_to_string(&server.port_file) {
+                let port = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("TCP INET: "))
+                    .and_then(|p| p.trim().parse::<u16>().ok());
+                if let Some(port) = port {
+                    server.addr.set_port(port);
+                    return Ok(server);
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("{} exited early with {status}", program.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} did not report its port within 10 s", program.display());
+    }
+
+    /// Start `memcached` on 127.0.0.1 with an ephemeral port, or `None` when it is not installed.
+    pub fn start() -> Option<Memcached> {
+        Memcached::start_with(&["-m", "64", "-t", "1"])
+    }
+
+    /// Start `memcached` with extra arguments (e.g. `-m`, `-t`, `-I`), or `None` (after
+    /// [`missing_peer`]) when it cannot be started.
+    pub fn start_with(args: &[&str]) -> Option<Memcached> {
+        match ServerProcess::spawn(std::path::Path::new("memcached"), "-1", args) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                missing_peer(&format!("cannot start memcached: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The resident set size of the process, in KiB (0 once it is gone).
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.pid())
+    }
+
+    /// Send `input` on a fresh connection followed by `mn`, and read until the server answers
+    /// `MN` (or closes). Returns the answer without the final `MN\r\n`, and whether it closed.
+    pub fn exchange(&self, input: &[u8]) -> (Vec<u8>, bool) {
+        exchange(self.addr, input)
+    }
+}
+
+/// The resident set size of process `pid`, in KiB (0 when it cannot be read).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// True when tests must fail rather than skip for a missing peer.
@@ -38,70 +139,6 @@ pub fn running_as_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
-impl Memcached {
-    /// Start `memcached` on 127.0.0.1 with an ephemeral port, or `None` when it is not installed.
-    pub fn start() -> Option<Memcached> {
-        Memcached::start_with(&["-m", "64", "-t", "1"])
-    }
-
-    /// Start `memcached` with extra arguments (e.g. `-m`, `-t`, `-I`).
-    pub fn start_with(args: &[&str]) -> Option<Memcached> {
-        let port_file = std::env::temp_dir().join(format!(
-            "mc-testkit-peer-{}-{:?}.port",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_file(&port_file);
-        let mut cmd = Command::new("memcached");
-        // -p -1: pick a free port and report it in MEMCACHED_PORT_FILENAME; -U 0: no UDP.
-        cmd.args(["-l", "127.0.0.1", "-p", "-1", "-U", "0"])
-            .args(args)
-            .env("MEMCACHED_PORT_FILENAME", &port_file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if running_as_root() {
-            // memcached refuses to run as root without -u.
-            cmd.args(["-u", "memcache"]);
-        }
-        let child = match cmd.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                missing_peer(&format!("cannot start memcached: {e}"));
-                return None;
-            }
-        };
-        let mut server = Memcached {
-            child,
-            port_file,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(text) = std::fs::read_to_string(&server.port_file) {
-                let port = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("TCP INET: "))
-                    .and_then(|p| p.trim().parse::<u16>().ok());
-                if let Some(port) = port {
-                    server.addr.set_port(port);
-                    return Some(server);
-                }
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("memcached exited early with {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("memcached did not report its port within 10 s");
-    }
-
-    /// Send `input` on a fresh connection followed by `mn`, and read until memcached answers
-    /// `MN` (or closes). Returns the answer without the final `MN\r\n`, and whether it closed.
-    pub fn exchange(&self, input: &[u8]) -> (Vec<u8>, bool) {
-        exchange(self.addr, input)
-    }
 }
 
 /// Send `input` on a fresh connection to `addr` followed by `mn`, and read until the server
@@ -196,7 +233,7 @@ pub fn python_with_memcache() -> Option<PathBuf> {
     })
 }
 
-impl Drop for Memcached {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
