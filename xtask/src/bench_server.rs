@@ -13,7 +13,7 @@ use crate::{workspace_root, Result};
 
 /// A server process under test, stopped by PID when dropped.
 pub(crate) struct Proc {
-    name: &'static str,
+    pub(crate) name: &'static str,
     child: Child,
     pub(crate) addr: SocketAddr,
     _port_file: Option<PathBuf>,
@@ -71,11 +71,11 @@ fn as_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-fn start_memcached(threads: usize, memory_mb: usize) -> Result<Proc> {
+pub(crate) fn start_memcached(threads: usize, memory_mb: usize) -> Result<Proc> {
     let port_file =
         std::env::temp_dir().join(format!("xtask-bench-memcached-{}.port", std::process::id()));
     let _ = std::fs::remove_file(&port_file);
-    let mut cmd = Command::new("memcached");
+    let mut cmd = crate::pinning::server_command("memcached");
     cmd.args(["-l", "127.0.0.1", "-p", "-1", "-U", "0", "-c", "4096"])
         .args(["-t", &threads.to_string(), "-m", &memory_mb.to_string()])
         .env("MEMCACHED_PORT_FILENAME", &port_file)
@@ -108,7 +108,7 @@ fn start_memcached(threads: usize, memory_mb: usize) -> Result<Proc> {
 }
 
 pub(crate) fn start_mc_server(bin: &Path, threads: usize, memory_mb: usize) -> Result<Proc> {
-    let mut cmd = Command::new(bin);
+    let mut cmd = crate::pinning::server_command(bin);
     cmd.args(["-l", "127.0.0.1", "-p", "0", "-U", "0", "-c", "4096", "-v"])
         .args(["-t", &threads.to_string(), "-m", &memory_mb.to_string()])
         .stdout(Stdio::null())
@@ -239,7 +239,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Send sets of `value_size` bytes, `batch` at a time, until `until` says stop.
-fn fill(
+pub(crate) fn fill(
     addr: SocketAddr,
     value_size: usize,
     mut until: impl FnMut(u64, SocketAddr) -> bool,

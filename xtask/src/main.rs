@@ -6,14 +6,18 @@
 //! * `bench proto` — the codec's criterion benchmarks.
 //! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
+//! * `bench scan [--rounds N]` — other clients' waits during a metadump of 500,000 items,
+//!   mc-server against memcached.
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
 //! * `bench session` — `wrk` against the session demo's `GET /` with a session cookie.
 //! * `bench --plot` — SVG charts in docs/charts from the results in target/bench.
 //! * `soak [--seconds N]` — bounded mixed load on mc-server, then memory and statistics checks.
 
 mod bench_client;
+mod bench_scan;
 mod bench_server;
 mod bench_session;
+mod pinning;
 mod plot;
 mod soak;
 
@@ -30,7 +34,7 @@ fn main() -> ExitCode {
         Some("soak") => soak::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }
@@ -173,6 +177,7 @@ fn fuzz(args: &[String]) -> Result {
 fn bench(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         Some("server") => bench_server::run(&args[1..]),
+        Some("scan") => bench_scan::run(&args[1..]),
         Some("client") => bench_client::run(&args[1..]),
         Some("session") => bench_session::run(&args[1..]),
         Some("--plot") => plot::run(),
@@ -183,7 +188,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto, server, client, session"
+            "unknown benchmark {other:?}; available: proto, server, scan, client, session"
         )),
     }
 }

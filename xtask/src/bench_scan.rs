@@ -1,0 +1,192 @@
+//! `cargo xtask bench scan`: how long other clients wait while one client dumps the whole
+//! cache (`lru_crawler metadump all`), mc-server against memcached, same items, same script.
+//!
+//! Each server (release build of mc-server; Debian's memcached; both `-t 2 -m 128`, pinned to
+//! core 0 while this process runs on core 1) gets the same 500,000 items (16-byte keys, 32-byte values). Then one connection asks for the dump and
+//! reads it as fast as it can, while another sends `get` after `get` on one key and times each
+//! round trip. Rounds alternate which server goes first; the report gives, per server, the
+//! items listed, the dump's duration and the prober's p99 and maximum wait, as min / median /
+//! max over the rounds.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::bench_server::{fill, start_mc_server, start_memcached, Proc};
+use crate::{workspace_root, Result};
+
+const ITEMS: u64 = 500_000;
+
+/// One dump with a prober beside it.
+struct Measurement {
+    listed: u64,
+    dump_seconds: f64,
+    probes: usize,
+    p99_us: u64,
+    max_us: u64,
+}
+
+fn probe_until(addr: SocketAddr, stop: &AtomicBool) -> Result<Vec<u64>> {
+    let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    conn.set_nodelay(true).map_err(|e| e.to_string())?;
+    let key = format!("{:016}", 7);
+    let request = format!("get {key}\r\n");
+    let mut times = Vec::new();
+    let mut buf = [0u8; 256];
+    while !stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        conn.write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut got = Vec::new();
+        while !got.ends_with(b"END\r\n") {
+            let n = conn.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the server closed the prober".into());
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        if !got.starts_with(b"VALUE ") {
+            return Err(format!(
+                "prober: miss or error: {:?}",
+                String::from_utf8_lossy(&got)
+            ));
+        }
+        times.push(started.elapsed().as_micros() as u64);
+    }
+    Ok(times)
+}
+
+fn measure(server: &Proc) -> Result<Measurement> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let (addr, stop) = (server.addr, stop.clone());
+        std::thread::spawn(move || probe_until(addr, &stop))
+    };
+    // Let the prober settle into its loop.
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let dump = (|| -> Result<u64> {
+        let mut conn = TcpStream::connect(server.addr).map_err(|e| e.to_string())?;
+        conn.write_all(b"lru_crawler metadump all\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut reader = BufReader::with_capacity(1 << 16, conn);
+        let mut line = Vec::new();
+        let mut listed = 0;
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the dump ended early".into());
+            }
+            if line == b"END\r\n" {
+                return Ok(listed);
+            }
+            if !line.starts_with(b"key=") {
+                return Err(format!("dump line {:?}", String::from_utf8_lossy(&line)));
+            }
+            listed += 1;
+        }
+    })();
+    let dump_seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut times = prober.join().map_err(|_| "prober panicked")??;
+    let listed = dump?;
+    if times.is_empty() {
+        return Err("the prober got no answer during the dump".into());
+    }
+    times.sort_unstable();
+    Ok(Measurement {
+        listed,
+        dump_seconds,
+        probes: times.len(),
+        p99_us: times[(times.len() * 99 / 100).min(times.len() - 1)],
+        max_us: times[times.len() - 1],
+    })
+}
+
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    (
+        sorted[0],
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1],
+    )
+}
+
+pub(crate) fn run(args: &[String]) -> Result {
+    let mut rounds = 3;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--rounds" => {
+                rounds = iter
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--rounds N")?
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let mut build = crate::cargo();
+    build.args(["build", "--release", "-p", "mc-server"]);
+    crate::run(build)?;
+    let bin = workspace_root().join("target/release/mc-server");
+    // Pinned before any thread starts, so the prober and the dump reader inherit it.
+    let pinning = crate::pinning::pin_self_to_load_core();
+    let servers = [start_memcached(2, 128)?, start_mc_server(&bin, 2, 128)?];
+    for server in &servers {
+        fill(server.addr, 32, |i, _| i >= ITEMS)?;
+    }
+    let mut results: [Vec<Measurement>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            results[i].push(measure(&servers[i])?);
+        }
+    }
+    println!(
+        "metadump of {ITEMS} items while another client sends gets ({rounds} rounds, min/median/max; -t 2 -m 128 both; {pinning})"
+    );
+    println!(
+        "{:<10} {:>8} {:>22} {:>22} {:>26}",
+        "server", "listed", "dump seconds", "get p99 µs", "get max µs"
+    );
+    let mut report = Vec::new();
+    for (server, runs) in servers.iter().zip(&results) {
+        let pick = |f: fn(&Measurement) -> f64| spread(&runs.iter().map(f).collect::<Vec<_>>());
+        let listed = pick(|m| m.listed as f64);
+        let seconds = pick(|m| m.dump_seconds);
+        let p99 = pick(|m| m.p99_us as f64);
+        let max = pick(|m| m.max_us as f64);
+        println!(
+            "{:<10} {:>8.0} {:>6.2} {:>6.2} {:>6.2} {:>7.0} {:>6.0} {:>7.0} {:>8.0} {:>8.0} {:>8.0}",
+            server.name, listed.1, seconds.0, seconds.1, seconds.2, p99.0, p99.1, p99.2, max.0,
+            max.1, max.2
+        );
+        report.push(json!({
+            "server": server.name,
+            "items": ITEMS,
+            "rounds": runs.iter().map(|m| json!({
+                "listed": m.listed, "dump_seconds": m.dump_seconds, "probes": m.probes,
+                "p99_us": m.p99_us, "max_us": m.max_us,
+            })).collect::<Vec<Value>>(),
+        }));
+    }
+    let out = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let path = out.join("scan.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&json!(report)).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    println!("results written to {}", path.display());
+    Ok(())
+}
