@@ -271,25 +271,31 @@ fn every_way_a_connection_ends_gives_its_slot_back() {
             }
         }
     }
-    // All three slots are free again (the server notices closed peers on its own schedule).
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stat(&server, "curr_connections") > 1 {
-        assert!(std::time::Instant::now() < deadline, "slots leaked");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let held: Vec<TcpStream> = (0..3)
-        .map(|_| {
-            let mut conn = TcpStream::connect(addr).expect("connect");
-            conn.set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
-            conn.write_all(b"version\r\n").expect("write");
+    // All three slots are free again (the server notices closed peers on its own schedule):
+    // three clients are served at once.
+    let try_three = || -> Option<Vec<TcpStream>> {
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut conn = TcpStream::connect(addr).ok()?;
+            conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+            conn.write_all(b"version\r\n").ok()?;
             let mut buf = [0u8; 64];
-            let n = conn.read(&mut buf).expect("read");
-            assert!(buf[..n].starts_with(b"VERSION "), "{:?}", &buf[..n]);
-            conn
-        })
-        .collect();
-    drop(held);
+            let n = conn.read(&mut buf).ok()?;
+            if !buf[..n].starts_with(b"VERSION ") {
+                return None;
+            }
+            held.push(conn);
+        }
+        Some(held)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if try_three().is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "slots leaked");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -304,3 +304,69 @@ fn random_sessions_answer_like_memcached() {
     }
     println!("{ops} operations answered identically");
 }
+
+/// Tokens of a meta answer, with `t<seconds>` kept as a number (the two servers' clocks may
+/// tick a second apart) and CAS uniques hidden.
+fn meta_tokens(answer: &[u8]) -> Vec<(String, Option<i64>)> {
+    String::from_utf8_lossy(answer)
+        .split([' ', '\r', '\n'])
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.strip_prefix('t').and_then(|n| n.parse().ok()) {
+            Some(ttl) => ("t".to_string(), Some(ttl)),
+            None if t.starts_with('c') && t[1..].parse::<u64>().is_ok() => ("c".into(), None),
+            None => (t.to_string(), None),
+        })
+        .collect()
+}
+
+#[test]
+fn meta_get_applies_its_flags_in_order_as_memcached() {
+    let Some(memcached) = Memcached::start() else {
+        return;
+    };
+    let ours = RunningServer::start(Config::ephemeral()).expect("mc-server");
+    let ours = ours.local_addr().map(|a| (ours, a)).expect("addr");
+    let script: &[&[u8]] = &[
+        b"set a 16 100 5\r\nhello\r\n",
+        // `t` before `T` reports the lifetime before this request, after it the new one.
+        b"mg a v f c t T1200\r\n",
+        b"mg a t\r\n",
+        b"mg a T300 t\r\n",
+        b"mg a t T0 t\r\n",
+        // `N` sets the new item's expiry where it stands.
+        b"mg fresh t N30 t\r\n",
+        b"mg fresh t\r\n",
+        // `R` compares the expiry as it is at that point.
+        b"set r 0 50 1\r\nx\r\n",
+        b"mg r T500 R100 t\r\n",
+        b"mg r R100 t\r\n",
+        b"set r2 0 50 1\r\nx\r\n",
+        b"mg r2 R100 T500 t\r\n",
+    ];
+    for step in script {
+        let (theirs, _) = memcached.exchange(step);
+        let (mine, _) = mc_testkit::exchange(ours.1, step);
+        let (theirs, mine) = (meta_tokens(&theirs), meta_tokens(&mine));
+        assert_eq!(
+            theirs.len(),
+            mine.len(),
+            "{:?}: {theirs:?} vs {mine:?}",
+            String::from_utf8_lossy(step)
+        );
+        for (t, m) in theirs.iter().zip(&mine) {
+            assert_eq!(
+                t.0,
+                m.0,
+                "{:?}: {theirs:?} vs {mine:?}",
+                String::from_utf8_lossy(step)
+            );
+            if let (Some(a), Some(b)) = (t.1, m.1) {
+                assert!(
+                    (a - b).abs() <= 1,
+                    "{:?}: ttl {a} vs {b}",
+                    String::from_utf8_lossy(step)
+                );
+            }
+        }
+    }
+}

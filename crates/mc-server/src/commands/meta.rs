@@ -93,6 +93,10 @@ fn ttl_left(exptime: u32, now: u32) -> i64 {
     }
 }
 
+/// `mg`. Flags are applied in the order they are written, as memcached applies them: `T` and
+/// `N` change the expiry where they stand, so `t` before `T` reports the lifetime the item had
+/// before this request and `t` after it the new one, and `R` compares the expiry as it is at
+/// that point.
 pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     let options = *request.flags.options();
     let touch = options.ttl.map(|t| ctx.expiry(t));
@@ -102,7 +106,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
         ctx.counters.cmd_get += 1;
     }
     let access = Access {
-        touch,
+        touch: None,
         bump: !options.no_lru_bump,
         count_get: touch.is_none(),
         count_touch: touch.is_some(),
@@ -115,11 +119,11 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     let mut created = false;
     let found = match (found, options.vivify_ttl) {
         (Some(found), _) => Some(found),
-        (None, Some(ttl)) => {
-            let exptime = ctx.expiry(ttl);
+        (None, Some(_)) => {
             created = true;
+            // memcached creates the item without an expiry; `N` sets it where it stands.
             ctx.store
-                .vivify(&request.key, exptime, now)
+                .vivify(&request.key, 0, now)
                 .map(|id| (id, false, now))
         }
         (None, None) => None,
@@ -132,61 +136,78 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
         }
         return Control::Continue;
     };
-    let (state, exptime) = {
+    let (state, mut exptime) = {
         let item = ctx.store.item_by_id(id);
         (item.state(), item.exptime())
     };
+    let recache_limit = options.recache_ttl.map(|r| ctx.expiry(r));
+    let vivify_exptime = options.vivify_ttl.map(|t| ctx.expiry(t));
     // Lease logic: a vivified miss, a recache window or a stale item hands one client the
     // right to refill the item (W); others see Z until it is refilled.
-    let recache = options
-        .recache_ttl
-        .map(|r| ctx.expiry(r))
-        .is_some_and(|limit| {
-            state & TOKEN_SENT == 0 && !created && exptime != 0 && exptime < limit
-        });
-    let stale_win = state & STALE != 0 && state & TOKEN_SENT == 0;
-    let won = created || recache || stale_win;
-    if won {
-        ctx.store.mark(id, TOKEN_SENT);
-    }
-    let item = ctx.store.item_by_id(id);
-    let out = &mut *ctx.out;
-    let value = item.value();
-    put_status(out, options.value, value.len());
+    let mut won = false;
+    let value_len = ctx.store.item_by_id(id).value().len();
+    put_status(ctx.out, options.value, value_len);
+    let flags_out = &mut *ctx.out;
     for flag in request.flags.iter() {
-        if put_item_flag(out, flag, &item, now, &request.flags) {
-            continue;
-        }
         match flag.flag {
-            b's' => {
-                out.put_slice(b" s");
-                put_number(out, value.len());
+            b'T' => {
+                if let Some(touch) = touch {
+                    exptime = touch;
+                    ctx.store.set_exptime(id, exptime);
+                }
             }
-            b'f' => {
-                out.put_slice(b" f");
-                put_number(out, item.flags());
+            b'N' if created => {
+                if let Some(vivify) = vivify_exptime {
+                    exptime = vivify;
+                    ctx.store.set_exptime(id, exptime);
+                }
+                won = true;
             }
-            b'l' => {
-                out.put_slice(b" l");
-                put_number(out, now.saturating_sub(last_access));
+            b'R' => {
+                won |= recache_limit.is_some_and(|limit| {
+                    state & TOKEN_SENT == 0 && !created && exptime != 0 && exptime < limit
+                });
             }
-            b'h' => out.put_slice(if fetched { b" h1" } else { b" h0" }),
-            _ => {}
+            _ => {
+                let item = ctx.store.item_by_id(id);
+                if put_item_flag(flags_out, flag, &item, now, &request.flags) {
+                    continue;
+                }
+                match flag.flag {
+                    b's' => {
+                        flags_out.put_slice(b" s");
+                        put_number(flags_out, value_len);
+                    }
+                    b'f' => {
+                        flags_out.put_slice(b" f");
+                        put_number(flags_out, item.flags());
+                    }
+                    b'l' => {
+                        flags_out.put_slice(b" l");
+                        put_number(flags_out, now.saturating_sub(last_access));
+                    }
+                    b'h' => flags_out.put_slice(if fetched { b" h1" } else { b" h0" }),
+                    _ => {}
+                }
+            }
         }
     }
     if state & TOKEN_SENT != 0 {
-        out.put_slice(b" Z");
+        flags_out.put_slice(b" Z");
     }
     if state & STALE != 0 {
-        out.put_slice(b" X");
+        flags_out.put_slice(b" X");
+        won |= state & TOKEN_SENT == 0;
     }
     if won {
-        out.put_slice(b" W");
+        flags_out.put_slice(b" W");
+        ctx.store.mark(id, TOKEN_SENT);
     }
-    out.put_slice(b"\r\n");
+    flags_out.put_slice(b"\r\n");
     if options.value {
-        out.put_slice(value);
-        out.put_slice(b"\r\n");
+        let item = ctx.store.item_by_id(id);
+        flags_out.put_slice(item.value());
+        flags_out.put_slice(b"\r\n");
     }
     Control::Continue
 }
