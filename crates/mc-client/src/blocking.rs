@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use mc_proto::{Request, Response};
 
-use crate::client::{Client as AsyncClient, Expiry, Options};
+use crate::client::{Client as AsyncClient, Expiry, Fetched, Options};
 use crate::error::Result;
 use crate::server::ServerSpec;
 use crate::value::{FromValue, ToValue};
@@ -138,6 +138,15 @@ impl Client {
         exptime: impl Into<Expiry>,
     ) -> Result<Option<(T, u64)>> {
         self.runtime.block_on(self.client.gats_unique(key, exptime))
+    }
+
+    /// See [`crate::Client::gat_meta`].
+    pub fn gat_meta<T: FromValue>(
+        &self,
+        key: &str,
+        exptime: impl Into<Expiry>,
+    ) -> Result<Option<Fetched<T>>> {
+        self.runtime.block_on(self.client.gat_meta(key, exptime))
     }
 
     /// See [`crate::Client::get_multi`].

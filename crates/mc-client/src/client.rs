@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use mc_proto::meta::MetaGet;
 use mc_proto::{
-    check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, Get, GetCommand, Keys, Request,
-    Response, Store, StoreCommand, Touch,
+    check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, Get, GetCommand, Keys, MetaFlags,
+    MetaStatus, Request, Response, Store, StoreCommand, Touch,
 };
 
 use crate::connection::{Connection, Expect, Reply};
@@ -59,6 +60,17 @@ impl Default for Options {
             connections_per_server: 1,
         }
     }
+}
+
+/// A value read by [`Client::gat_meta`], with its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched<T> {
+    /// The value.
+    pub value: T,
+    /// Its CAS unique.
+    pub cas: u64,
+    /// The lifetime it had left before this request (`None`: it never expires).
+    pub ttl_left: Option<Duration>,
 }
 
 /// An expiry: seconds (0 = never, up to 30 days relative, larger a Unix time) or a duration.
@@ -424,11 +436,12 @@ impl Client {
                         v.key
                     )));
                 }
+                let raw = Raw {
+                    flags: v.flags,
+                    data: v.data,
+                };
                 Ok(Some((
-                    decompress(Raw {
-                        flags: v.flags,
-                        data: v.data,
-                    })?,
+                    decompress(raw, self.inner.options.max_value_length)?,
                     v.cas,
                 )))
             }
@@ -492,6 +505,62 @@ impl Client {
         }
     }
 
+    /// Read a value with its CAS unique and the lifetime it had left, and give it a new expiry,
+    /// in one round trip: meta `mg <key> v f c t T<exptime>` (memcached 1.6 and mc-server).
+    /// `ttl_left` is what remained *before* this request set the new expiry (`t` is written
+    /// before `T`, and memcached applies meta flags in order). `None` when the key is missing.
+    pub async fn gat_meta<T: FromValue>(
+        &self,
+        key: &str,
+        exptime: impl Into<Expiry>,
+    ) -> Result<Option<Fetched<T>>> {
+        let full = self.full_key(key)?;
+        let exptime = exptime.into();
+        let flags = MetaFlags::new(format!("v f c t T{}", exptime.0))
+            .map_err(|e| Error::Client(format!("{e:?}")))?;
+        let request = Request::MetaGet(MetaGet {
+            key: Bytes::from(full.clone()),
+            flags,
+        });
+        let meta = match self.call_key(&full, &request, Expect::Line).await? {
+            Reply::Line(Response::Meta(meta)) => meta,
+            Reply::Line(r) => return Err(error_from(r)),
+            other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        };
+        let data = match (meta.status, meta.data) {
+            (MetaStatus::Miss, _) => return Ok(None),
+            (MetaStatus::Value, Some(data)) => data,
+            (status, _) => {
+                self.distrust(&full);
+                return Err(Error::Protocol(format!("mg answered {status:?}")));
+            }
+        };
+        let mut stored_flags = None;
+        let mut cas = None;
+        let mut ttl = None;
+        for token in meta.flags.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
+            let number = std::str::from_utf8(&token[1..]).ok();
+            match token[0] {
+                b'f' => stored_flags = number.and_then(|n| n.parse::<u32>().ok()),
+                b'c' => cas = number.and_then(|n| n.parse::<u64>().ok()),
+                b't' => ttl = number.and_then(|n| n.parse::<i64>().ok()),
+                _ => {}
+            }
+        }
+        let (Some(flags), Some(cas), Some(ttl)) = (stored_flags, cas, ttl) else {
+            self.distrust(&full);
+            return Err(Error::Protocol(
+                "mg answered without the f, c and t flags it was asked for".into(),
+            ));
+        };
+        let raw = decompress(Raw { flags, data }, self.inner.options.max_value_length)?;
+        Ok(Some(Fetched {
+            value: T::from_value(raw)?,
+            cas,
+            ttl_left: u64::try_from(ttl).ok().map(Duration::from_secs),
+        }))
+    }
+
     /// Read many keys: one pipelined `get` per server, all servers at once. Missing keys are
     /// absent from the map; keys come back without the key prefix.
     pub async fn get_multi<T: FromValue>(&self, keys: &[&str]) -> Result<HashMap<String, T>> {
@@ -533,10 +602,11 @@ impl Client {
                     )));
                 }
                 let key = String::from_utf8_lossy(&v.key[prefix..]).into_owned();
-                let value = T::from_value(decompress(Raw {
+                let raw = Raw {
                     flags: v.flags,
                     data: v.data,
-                })?)?;
+                };
+                let value = T::from_value(decompress(raw, self.inner.options.max_value_length)?)?;
                 found.insert(key, value);
             }
         }

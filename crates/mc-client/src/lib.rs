@@ -32,7 +32,7 @@ mod error;
 mod server;
 pub mod value;
 
-pub use client::{Client, Expiry, Options};
+pub use client::{Client, Expiry, Fetched, Options};
 pub use distribution::Distribution;
 pub use error::{Error, Result};
 pub use server::{ServerAddr, ServerSpec};

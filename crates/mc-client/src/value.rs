@@ -208,15 +208,25 @@ pub(crate) fn compress(raw: Raw, min_len: usize) -> Raw {
 }
 
 /// Undo [`compress`].
-pub(crate) fn decompress(raw: Raw) -> Result<Raw> {
+/// Undo zlib compression (flag 8), refusing to expand past `limit` bytes: a few KiB of
+/// compressed zeros written by anyone with access to the cache would otherwise make every
+/// reader allocate gigabytes.
+pub(crate) fn decompress(raw: Raw, limit: usize) -> Result<Raw> {
     use std::io::Read as _;
     if raw.flags & flags::COMPRESSED == 0 {
         return Ok(raw);
     }
     let mut data = Vec::new();
+    let bound = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     flate2::read::ZlibDecoder::new(&raw.data[..])
+        .take(bound)
         .read_to_end(&mut data)
         .map_err(|e| Error::Value(format!("bad compressed value: {e}")))?;
+    if data.len() > limit {
+        return Err(Error::Value(format!(
+            "compressed value expands past {limit} bytes"
+        )));
+    }
     Ok(Raw {
         flags: raw.flags & !flags::COMPRESSED,
         data: Bytes::from(data),
@@ -259,7 +269,11 @@ mod tests {
         let packed = compress(text.clone(), 10);
         assert_eq!(packed.flags, flags::TEXT | flags::COMPRESSED);
         assert!(packed.data.len() < 200);
-        assert_eq!(decompress(packed).ok(), Some(text.clone()));
+        assert_eq!(decompress(packed.clone(), 200).ok(), Some(text.clone()));
+        assert!(
+            matches!(decompress(packed, 199), Err(Error::Value(_))),
+            "expanding past the limit is refused"
+        );
         assert_eq!(compress(text.clone(), 0), text, "0 disables compression");
         let number = 123_456_789i64.to_value().expect("int");
         assert_eq!(compress(number.clone(), 1), number);

@@ -127,6 +127,50 @@ fn exercise(addr: SocketAddr) {
         compressing.get::<String>("big").expect("get").as_deref(),
         Some(big.as_str())
     );
+    // A value inflating past the client's value limit is refused, not allocated.
+    let small_limit = Client::with_options(
+        [addr.to_string()],
+        Options {
+            max_value_length: 50_000,
+            ..Options::default()
+        },
+    )
+    .expect("client");
+    assert!(matches!(
+        small_limit.get::<String>("big"),
+        Err(Error::Value(_))
+    ));
+    // One round trip: value, CAS unique, the lifetime left before this request, a new expiry.
+    assert!(mc.set("meta", "m", 100).expect("set"));
+    let fetched = mc
+        .gat_meta::<String>("meta", 1000)
+        .expect("gat_meta")
+        .expect("present");
+    assert_eq!(fetched.value, "m");
+    assert_eq!(
+        Some(fetched.cas),
+        mc.gets_unique::<String>("meta").expect("gets").map(|g| g.1)
+    );
+    let left = fetched.ttl_left.expect("expires").as_secs();
+    assert!((99..=100).contains(&left), "{left}");
+    let again = mc
+        .gat_meta::<String>("meta", 0)
+        .expect("gat_meta")
+        .expect("present");
+    let left = again.ttl_left.expect("expires").as_secs();
+    assert!(
+        (999..=1000).contains(&left),
+        "the previous call set 1000 s: {left}"
+    );
+    let forever = mc
+        .gat_meta::<String>("meta", 0)
+        .expect("gat_meta")
+        .expect("present");
+    assert_eq!(forever.ttl_left, None, "0 means never");
+    assert!(mc
+        .gat_meta::<String>("absent", 10)
+        .expect("gat_meta")
+        .is_none());
     // Bad keys never reach the server.
     for bad in ["", "has space", "ctrl\x01", &"k".repeat(251)] {
         assert!(matches!(mc.set(bad, "x", 0), Err(Error::Key(_))), "{bad:?}");
