@@ -1,11 +1,14 @@
 //! Sessions for axum, kept in memcached.
 //!
 //! The tutorial's Tornado session, rebuilt and made safe: a session is a JSON object stored in
-//! memcached under an id (the hex MD5 of a random UUID); the id travels in a cookie (`uc`)
-//! signed with a server secret (`tower-cookies`), `HttpOnly`, `SameSite=Lax`; every request
-//! that uses the session pushes its expiry 20 minutes forward with one `gat`; writes use
-//! `gets`/`cas` so concurrent requests do not lose each other's changes; an id the server did
-//! not issue (tampered, unknown, expired) is never adopted.
+//! memcached under `session:<id>` (the id is the hex MD5 of a random UUID); the id travels in a
+//! cookie (`uc`) signed with a server secret (`tower-cookies`), `HttpOnly`, `SameSite=Lax`;
+//! every request that uses the session pushes its expiry 20 minutes forward in the same round
+//! trip that loads it; writes use CAS so concurrent requests do not lose each other's changes;
+//! an id the server did not issue (tampered, unknown, expired) is never adopted, and a record
+//! that does not decode is dropped, not served. Cross-origin writes are refused before any
+//! handler runs, forms carry a per-session token ([`Session::csrf_token`]), sessions are
+//! capped in size (64 KiB), and error answers say nothing about the inside.
 //!
 //! ```
 //! use axum::{body::Body, http::Request, routing::get, Router};
@@ -33,17 +36,19 @@
 //! # });
 //! ```
 //!
-//! A [`SessionError`] answers 503 when memcached is unreachable, so handlers can use `?`.
+//! A [`SessionError`] answers 503 (with `Retry-After`) when memcached is unreachable and 413
+//! when a session would be too large, so handlers can use `?`.
 
+mod csrf;
 mod error;
 mod id;
 mod layer;
 mod session;
 mod store;
 
-pub use error::SessionError;
+pub use error::{SessionError, RETRY_AFTER_SECONDS};
 pub use id::{is_valid_id, new_id};
 pub use layer::{SessionLayer, SessionService};
 pub use session::Session;
-pub use store::{Data, SessionConfig, SessionStore};
+pub use store::{Data, Loaded, SessionConfig, SessionStore};
 pub use tower_cookies::Key;

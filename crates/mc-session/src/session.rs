@@ -1,6 +1,7 @@
 //! The `Session` extractor: one visitor's session within a request.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -10,23 +11,34 @@ use serde_json::Value;
 use tower_cookies::cookie::SameSite;
 use tower_cookies::{Cookie, Cookies};
 
+use crate::csrf::new_anchor;
 use crate::error::SessionError;
 use crate::id::{is_valid_id, new_id};
 use crate::store::{Data, SessionStore};
 
+/// How many freshly minted ids are tried before giving up (a collision of 122 random bits
+/// does not happen; a store that answers "exists" to everything might).
+const MINT_ATTEMPTS: u32 = 3;
+
 #[derive(Debug)]
 struct State {
-    /// `None` for a visitor without a (valid, known) session until something is written.
+    /// The session's id; `None` for a visitor without a (valid, known) session until
+    /// something is written.
     id: Option<String>,
+    /// The record's CAS unique as this request loaded it, while no write has happened since.
+    cas: Option<u64>,
     data: Data,
+    /// The lifetime the session had left before this request.
+    ttl_left: Option<Duration>,
 }
 
 /// The current visitor's session.
 ///
 /// Extracting it validates the signed cookie and loads the session from memcached, pushing its
-/// expiry forward in the same round trip. A missing, tampered or unknown cookie, or an expired
-/// session, gives a fresh empty session: an id the server did not issue is never adopted. A
-/// fresh session is only written (and its cookie set) when something is stored in it.
+/// expiry forward in the same round trip. A missing, tampered or unknown cookie, an expired
+/// session, or a record that does not decode, gives a fresh empty session: an id the server
+/// did not issue is never adopted. A fresh session is only written (and its cookie set) when
+/// something is stored in it, and its cookie only once that write succeeded.
 ///
 /// Writes read-modify-write the whole session with CAS, so concurrent requests of one visitor
 /// do not lose each other's changes.
@@ -57,17 +69,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .get(&config.cookie_name)
             .map(|c| c.value().to_string())
             .filter(|id| is_valid_id(id));
-        let (id, data) = match claimed {
-            Some(id) => match store.load(&id).await? {
-                Some(data) => (Some(id), data),
-                None => (None, Data::new()),
-            },
-            None => (None, Data::new()),
+        let mut state = State {
+            id: None,
+            cas: None,
+            data: Data::new(),
+            ttl_left: None,
         };
+        if let Some(id) = claimed {
+            if let Some(loaded) = store.load(&id).await? {
+                state = State {
+                    id: Some(id),
+                    cas: Some(loaded.cas),
+                    data: loaded.data,
+                    ttl_left: loaded.ttl_left,
+                };
+            }
+        }
         Ok(Session {
             store,
             cookies,
-            state: Arc::new(Mutex::new(State { id, data })),
+            state: Arc::new(Mutex::new(state)),
         })
     }
 }
@@ -80,6 +101,12 @@ impl Session {
     /// The session id, once the session exists in memcached.
     pub fn id(&self) -> Option<String> {
         self.state().id.clone()
+    }
+
+    /// The lifetime the session had left before this request pushed its expiry forward, as
+    /// memcached reported it (`None` for a new session).
+    pub fn ttl_left(&self) -> Option<Duration> {
+        self.state().ttl_left
     }
 
     /// A value, converted from JSON.
@@ -95,37 +122,63 @@ impl Session {
         self.state().data.clone()
     }
 
-    fn set_cookie(&self, id: &str) {
-        let config = self.store.config();
-        let cookie = Cookie::build((config.cookie_name.clone(), id.to_string()))
+    fn cookie(&self, name: String, value: String, same_site: SameSite) -> Cookie<'static> {
+        Cookie::build((name, value))
             .http_only(true)
-            .same_site(SameSite::Lax)
+            .same_site(same_site)
             .path("/")
-            .secure(config.secure)
-            .build();
-        self.cookies.signed(&config.key).add(cookie);
+            .secure(self.store.config().secure)
+            .build()
     }
 
-    /// The id to write under, creating the session (and its cookie) when it is new.
-    fn id_for_writing(&self) -> String {
-        let mut state = self.state();
-        match &state.id {
-            Some(id) => id.clone(),
-            None => {
-                let id = new_id();
-                state.id = Some(id.clone());
-                drop(state);
-                self.set_cookie(&id);
-                id
-            }
+    fn set_session_cookie(&self, id: &str) {
+        let config = self.store.config();
+        let cookie = self.cookie(config.cookie_name.clone(), id.to_string(), config.same_site);
+        self.cookies.signed(&config.key).add(cookie);
+        // Forms are now anchored to the session id.
+        if self.cookies.get(&config.anchor_cookie_name()).is_some() {
+            let anchor = self.cookie(config.anchor_cookie_name(), String::new(), SameSite::Strict);
+            self.cookies.remove(anchor);
         }
     }
 
-    async fn update(&self, change: impl FnMut(&mut Data)) -> Result<(), SessionError> {
-        let id = self.id_for_writing();
-        let data = self.store.update(&id, change).await?;
-        self.state().data = data;
-        Ok(())
+    /// Create a fresh session holding `data` under a newly minted id, and set its cookie once
+    /// the record is stored. The only way a session comes into existence.
+    async fn create(&self, data: Data) -> Result<(), SessionError> {
+        for _ in 0..MINT_ATTEMPTS {
+            let id = new_id();
+            if self.store.create(&id, &data).await? {
+                self.set_session_cookie(&id);
+                let mut state = self.state();
+                state.id = Some(id);
+                state.cas = None;
+                state.data = data;
+                return Ok(());
+            }
+        }
+        Err(SessionError::Contention)
+    }
+
+    async fn update(&self, mut change: impl FnMut(&mut Data)) -> Result<(), SessionError> {
+        let (id, known) = {
+            let state = self.state();
+            let known = state.cas.map(|cas| (state.data.clone(), cas));
+            (state.id.clone(), known)
+        };
+        if let Some(id) = id {
+            if let Some(data) = self.store.update(&id, known, &mut change).await? {
+                let mut state = self.state();
+                state.data = data;
+                state.cas = None;
+                return Ok(());
+            }
+            // The session went away under us (expired, or moved by `regenerate` in another
+            // request): start afresh under a new id rather than bring the old one back.
+            tracing::debug!("session vanished during the request; starting a fresh one");
+        }
+        let mut data = Data::new();
+        change(&mut data);
+        self.create(data).await
     }
 
     /// Store a value (anything serde can turn into JSON).
@@ -135,6 +188,33 @@ impl Session {
             data.insert(key.to_string(), value.clone());
         })
         .await
+    }
+
+    /// Store a value only if no other request wrote the session since this one loaded it: one
+    /// round trip and no retry, for writes that may be skipped under concurrency (a visit
+    /// counter, a last-seen time) rather than make concurrent requests of one visitor queue up
+    /// behind each other. Returns whether it was stored; never creates a session.
+    pub async fn insert_if_unchanged(
+        &self,
+        key: &str,
+        value: impl Serialize,
+    ) -> Result<bool, SessionError> {
+        let value = serde_json::to_value(value)?;
+        let (id, cas, mut data) = {
+            let state = self.state();
+            match (&state.id, state.cas) {
+                (Some(id), Some(cas)) => (id.clone(), cas, state.data.clone()),
+                _ => return Ok(false),
+            }
+        };
+        data.insert(key.to_string(), value);
+        if !self.store.replace_if_unchanged(&id, cas, &data).await? {
+            return Ok(false);
+        }
+        let mut state = self.state();
+        state.data = data;
+        state.cas = None;
+        Ok(true)
     }
 
     /// Remove a key; returns its value if it was there. Removing a missing key is not an error.
@@ -156,19 +236,54 @@ impl Session {
     }
 
     /// Move the session to a new id, keeping its data (call after a login, so an id seen before
-    /// authentication is worthless after it).
+    /// authentication is worthless after it). The old record is deleted; a request still
+    /// holding the old id that writes later starts a fresh session instead of reviving it.
     pub async fn regenerate(&self) -> Result<(), SessionError> {
         let (old, data) = {
             let state = self.state();
             (state.id.clone(), state.data.clone())
         };
-        let new = new_id();
-        self.store.put(&new, &data).await?;
+        self.create(data).await?;
         if let Some(old) = old {
             self.store.remove(&old).await?;
         }
-        self.state().id = Some(new.clone());
-        self.set_cookie(&new);
         Ok(())
+    }
+
+    /// The anchor CSRF tokens are bound to: the session id, or before a session exists the
+    /// pre-session anchor cookie (created when `create` is true).
+    fn csrf_anchor(&self, create: bool) -> Option<String> {
+        if let Some(id) = self.id() {
+            return Some(id);
+        }
+        let config = self.store.config();
+        let signed = self.cookies.signed(&config.key);
+        let name = config.anchor_cookie_name();
+        if let Some(anchor) = signed.get(&name) {
+            return Some(anchor.value().to_string());
+        }
+        if !create {
+            return None;
+        }
+        let anchor = new_anchor();
+        signed.add(self.cookie(name, anchor.clone(), SameSite::Strict));
+        Some(anchor)
+    }
+
+    /// The CSRF token to put in this visitor's forms (a hidden field) or send back in a
+    /// header. It is bound to this session; before the visitor has a session it is bound to a
+    /// random anchor kept in a signed cookie, which this call sets when it is missing.
+    pub fn csrf_token(&self) -> String {
+        let anchor = self.csrf_anchor(true).unwrap_or_default();
+        self.store.config().token_key.token(&anchor)
+    }
+
+    /// True when `token` is this visitor's CSRF token. Sets no cookie and touches nothing, so
+    /// a forged request is refused without leaving a trace.
+    pub fn verify_csrf(&self, token: &str) -> bool {
+        match self.csrf_anchor(false) {
+            Some(anchor) => self.store.config().token_key.verify(&anchor, token),
+            None => false,
+        }
     }
 }
