@@ -6,7 +6,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use mc_session::{new_id, Key, SessionConfig, SessionStore};
+use mc_session::{new_id, Data, Key, SessionConfig, SessionStore};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let servers = common::server();
@@ -16,25 +16,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let store = SessionStore::new(client, SessionConfig::new(Key::generate()));
         let id = new_id();
         println!("new session id (hex MD5 of a random UUID): {id}");
+        let mut data = Data::new();
+        data.insert("user".into(), "ferris".into());
+        // A new session is created with `add`: an id is never overwritten.
+        println!("create -> {}", store.create(&id, &data).await?);
+        // Updates read, change and write back with CAS; they never create a record.
         store
-            .update(&id, |data| {
-                data.insert("user".into(), "ferris".into());
-            })
-            .await?;
-        store
-            .update(&id, |data| {
+            .update(&id, None, |data| {
                 data.insert("visits".into(), 1.into());
             })
             .await?;
-        println!("load -> {:?}", store.load(&id).await?);
+        let loaded = store.load(&id).await?.map(|l| l.data);
+        println!("load -> {loaded:?}");
         store
-            .update(&id, |data| {
+            .update(&id, None, |data| {
                 data.remove("visits");
             })
             .await?;
-        println!("after removing visits -> {:?}", store.load(&id).await?);
+        let loaded = store.load(&id).await?.map(|l| l.data);
+        println!("after removing visits -> {loaded:?}");
         store.remove(&id).await?;
-        println!("after removing the session -> {:?}", store.load(&id).await?);
+        let loaded = store.load(&id).await?.map(|l| l.data);
+        println!("after removing the session -> {loaded:?}");
+        let revived = store.update(&id, None, |data| data.clear()).await?;
+        println!("update of a removed session -> {revived:?}");
         Ok::<_, Box<dyn std::error::Error>>(())
     })
 }

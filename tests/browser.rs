@@ -1,6 +1,8 @@
 //! The demo in a real browser: headless Chromium (Debian `chromium`, driven through
 //! `chromedriver` over the WebDriver protocol) loads the page, fills and submits the form, and
-//! the session contents are read back from the rendered page. A screenshot is saved to
+//! the session contents are read back from the rendered page. Then pages on other origins (a
+//! cross-site one, and another port of the same host) auto-submit forged forms to the demo;
+//! the victim's session must come out untouched. A screenshot is saved to
 //! `target/test-output/session-demo.png`.
 
 mod common;
@@ -61,6 +63,31 @@ impl WebDriver {
     }
 }
 
+/// Serve an attacker's page that auto-submits a form to `target` as soon as it loads.
+fn serve_attacker(runtime: &tokio::runtime::Runtime, target: &str) -> u16 {
+    let page = format!(
+        "<!doctype html><html><body><form id=\"f\" method=\"post\" action=\"{target}\">\
+         <input name=\"action\" value=\"set\"><input name=\"key\" value=\"color\">\
+         <input name=\"val\" value=\"attacker\"><input name=\"csrf\" value=\"forged\">\
+         </form><script>document.getElementById('f').submit()</script></body></html>"
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port
+}
+
 #[test]
 fn the_form_works_in_headless_chromium() {
     let (Some(chromium), Some(chromedriver)) = (
@@ -73,6 +100,8 @@ fn the_form_works_in_headless_chromium() {
         return;
     };
     let demo = common::start(Duration::from_secs(1200));
+    let cross_site = serve_attacker(&demo.runtime, &demo.url);
+    let same_site = serve_attacker(&demo.runtime, &demo.url);
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr").port()
@@ -189,16 +218,79 @@ fn the_form_works_in_headless_chromium() {
                 None,
             )
             .await;
+        // The attacks: a page of another site (another host name: cross-site, so the
+        // SameSite=Lax cookie is withheld), and a page on another port of the same host (same
+        // site: the cookie is sent). Each auto-submits a forged form to the demo.
+        let mut after_attacks = Vec::new();
+        for attacker in [
+            format!("http://localhost:{cross_site}/"),
+            format!("http://127.0.0.1:{same_site}/"),
+        ] {
+            wd.call(
+                post.clone(),
+                &format!("/session/{session}/url"),
+                Some(json!({"url": attacker})),
+            )
+            .await;
+            // Let the forged form go out and its answer come back.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let url = wd
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/session/{session}/url"),
+                        None,
+                    )
+                    .await;
+                if url.as_str().is_some_and(|u| u.starts_with(&demo.url))
+                    || Instant::now() > deadline
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            wd.call(
+                post.clone(),
+                &format!("/session/{session}/url"),
+                Some(json!({"url": demo.url})),
+            )
+            .await;
+            let source = wd
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/session/{session}/source"),
+                    None,
+                )
+                .await;
+            after_attacks.push((attacker, source.as_str().unwrap_or_default().to_string()));
+        }
         wd.call(
             reqwest::Method::DELETE,
             &format!("/session/{session}"),
             None,
         )
         .await;
-        (source, reloaded.as_str().unwrap_or_default().to_string())
+        (
+            source,
+            reloaded.as_str().unwrap_or_default().to_string(),
+            after_attacks,
+        )
     });
     let _ = std::fs::remove_dir_all(&profile);
-    let (submitted, reloaded) = page;
+    let (submitted, reloaded, after_attacks) = page;
+    let victim_id = common::session_id(&submitted).expect("the victim's session id");
+    for (attacker, page) in &after_attacks {
+        assert!(
+            page.contains("<td class=\"value\">blue &lt;b&gt;</td>") && !page.contains("attacker"),
+            "after the forged form from {attacker}, the victim's data changed: {page}"
+        );
+        assert_eq!(
+            common::session_id(page).as_deref(),
+            Some(victim_id.as_str()),
+            "after the forged form from {attacker}, the victim's session was replaced"
+        );
+    }
     assert!(submitted.contains("stored color"), "{submitted}");
     for page in [&submitted, &reloaded] {
         assert!(page.contains("<td class=\"key\">color</td>"), "{page}");

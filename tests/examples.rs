@@ -141,4 +141,5 @@ fn session_store() {
         "{out}"
     );
     assert!(out.contains("after removing the session -> None"), "{out}");
+    assert!(out.contains("update of a removed session -> None"), "{out}");
 }
