@@ -18,28 +18,62 @@ impl Drop for Demo {
     }
 }
 
-/// Create a session with one key and return its cookie.
-fn session_cookie(addr: &str) -> Result<String> {
+/// One HTTP/1.1 exchange on a fresh connection; the whole answer (head and body).
+fn exchange(addr: &str, request: &str) -> Result<String> {
     let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    let body = "action=set&key=user&val=ferris";
-    write!(
-        conn,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
+    conn.write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut answer = String::new();
     conn.read_to_string(&mut answer)
         .map_err(|e| e.to_string())?;
+    Ok(answer)
+}
+
+/// The `name=value` of every cookie an answer sets.
+fn set_cookies(answer: &str) -> Vec<String> {
     answer
         .lines()
-        .find_map(|l| {
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| {
             l.strip_prefix("set-cookie: ")
                 .or_else(|| l.strip_prefix("Set-Cookie: "))
         })
-        .and_then(|c| c.split(';').next())
+        .filter_map(|c| c.split(';').next())
         .map(str::to_string)
-        .ok_or_else(|| "the demo set no cookie".to_string())
+        .collect()
+}
+
+/// Create a session with one key as a browser does (load the form for its token, post it)
+/// and return the session cookie.
+fn session_cookie(addr: &str) -> Result<String> {
+    let page = exchange(
+        addr,
+        &format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )?;
+    let anchor = set_cookies(&page).join("; ");
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("the page has no CSRF token")?;
+    let body = format!("action=set&key=user&val=ferris&csrf={token}");
+    let answer = exchange(
+        addr,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nCookie: {anchor}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )?;
+    if !answer.starts_with("HTTP/1.1 303") {
+        return Err(format!(
+            "the form was not accepted: {}",
+            answer.lines().next().unwrap_or("")
+        ));
+    }
+    set_cookies(&answer)
+        .into_iter()
+        .find(|c| c.starts_with("uc="))
+        .ok_or_else(|| "the demo set no session cookie".to_string())
 }
 
 pub(crate) fn run(_args: &[String]) -> Result {
@@ -87,6 +121,12 @@ pub(crate) fn run(_args: &[String]) -> Result {
         .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     println!("{report}");
+    // Every answer must be a page: errors would make a benchmark look faster than it is.
+    if let Some(line) = report.lines().find(|l| {
+        l.contains("Non-2xx or 3xx responses") || l.trim_start().starts_with("Socket errors")
+    }) {
+        return Err(format!("wrk saw failures: {}", line.trim()));
+    }
     let rps = report
         .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
