@@ -26,10 +26,20 @@ pub type Memcached = ServerProcess;
 impl ServerProcess {
     /// Start `program` on 127.0.0.1 with an ephemeral port and extra `args`; `ephemeral_port`
     /// is the port argument that means "any port" to it (memcached: `-1`, mc-server: `0`).
-    /// As root, `-u memcache` is added, as both refuse root without `-u`. Panics when the
-    /// program starts but does not report a port within 10 s.
+    /// As root, `-u memcache` is added, as both refuse root without `-u`.
     pub fn spawn(
         program: &std::path::Path,
+        ephemeral_port: &str,
+        args: &[&str],
+    ) -> std::io::Result<ServerProcess> {
+        ServerProcess::launch(Command::new(program), ephemeral_port, args)
+    }
+
+    /// [`ServerProcess::spawn`] with the command given whole (e.g. `taskset -c 0 memcached`):
+    /// the listen address, port, `-U 0`, `args` and (as root) `-u memcache` are appended. Fails
+    /// when the server exits or does not report its port within 10 s.
+    pub fn launch(
+        mut cmd: Command,
         ephemeral_port: &str,
         args: &[&str],
     ) -> std::io::Result<ServerProcess> {
@@ -38,7 +48,6 @@ impl ServerProcess {
         let port_file =
             std::env::temp_dir().join(format!("mc-testkit-{}-{n}.port", std::process::id()));
         let _ = std::fs::remove_file(&port_file);
-        let mut cmd = Command::new(program);
         cmd.args(["-l", "127.0.0.1", "-p", ephemeral_port, "-U", "0"])
             .args(args)
             .env("MEMCACHED_PORT_FILENAME", &port_file)
@@ -47,6 +56,7 @@ impl ServerProcess {
         if running_as_root() {
             cmd.args(["-u", "memcache"]);
         }
+        let shown = format!("{cmd:?}");
         let child = cmd.spawn()?;
         let mut server = ServerProcess {
             child,
@@ -66,11 +76,20 @@ impl ServerProcess {
                 }
             }
             if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("{} exited early with {status}", program.display());
+                return Err(std::io::Error::other(format!(
+                    "{shown} exited early with {status}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("{} did not report its port within 10 s", program.display());
+        Err(std::io::Error::other(format!(
+            "{shown} did not report its port within 10 s"
+        )))
+    }
+
+    /// CPU time (user + system) the process has used, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.pid())
     }
 
     /// Start `memcached` on 127.0.0.1 with an ephemeral port, or `None` when it is not installed.
@@ -81,12 +100,13 @@ impl ServerProcess {
     /// Start `memcached` with extra arguments (e.g. `-m`, `-t`, `-I`), or `None` (after
     /// [`missing_peer`]) when it cannot be started.
     pub fn start_with(args: &[&str]) -> Option<Memcached> {
+        if which("memcached").is_none() {
+            missing_peer("memcached is not installed (apt-get install memcached)");
+            return None;
+        }
         match ServerProcess::spawn(std::path::Path::new("memcached"), "-1", args) {
             Ok(server) => Some(server),
-            Err(e) => {
-                missing_peer(&format!("cannot start memcached: {e}"));
-                None
-            }
+            Err(e) => panic!("memcached did not start: {e}"),
         }
     }
 
@@ -105,6 +125,62 @@ impl ServerProcess {
     pub fn exchange(&self, input: &[u8]) -> (Vec<u8>, bool) {
         exchange(self.addr, input)
     }
+}
+
+/// CPU time (user + system) process `pid` has used, in seconds (0 when it cannot be read).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces: utime
+    // and stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / clock_ticks_per_second()
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 when it cannot be asked).
+pub fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A server's `stats`, by name.
+pub fn stats(addr: SocketAddr) -> std::io::Result<std::collections::HashMap<String, String>> {
+    let mut conn = TcpStream::connect(addr)?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    conn.write_all(b"stats\r\n")?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 16384];
+    while !text.ends_with(b"END\r\n") {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(|l| l.strip_prefix("STAT "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect())
+}
+
+/// One statistic as a number (0 when absent or not a number).
+pub fn stat_u64(stats: &std::collections::HashMap<String, String>, name: &str) -> u64 {
+    stats.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// The resident set size of process `pid`, in KiB (0 when it cannot be read).
