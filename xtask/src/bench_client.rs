@@ -1,39 +1,59 @@
-//! `cargo xtask bench client`: our client against the crates.io `memcache` crate, on the same
-//! four mc-servers.
+//! `cargo xtask bench client`: our client against the `memcache` crate (as its builder makes
+//! it, and tuned to its best) and `async-memcached`, on the same four mc-servers (`-t 1`).
+//! The comparison itself is `mc-client-bench` (crates/mc-bench/src/bin/client.rs).
 
 use std::process::Command;
 
-use crate::bench_server::start_mc_server;
+use crate::servers::{self, Placement};
 use crate::{workspace_root, Result};
 
 pub(crate) fn run(args: &[String]) -> Result {
     let mut seconds = "3".to_string();
+    let mut rounds = "3".to_string();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--seconds" => seconds = iter.next().cloned().ok_or("--seconds S")?,
+            "--rounds" => rounds = iter.next().cloned().ok_or("--rounds N")?,
             other => return Err(format!("unknown option {other}")),
         }
     }
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;
-    let target = workspace_root().join("target/release");
     let servers = (0..4)
-        .map(|_| start_mc_server(&target.join("mc-server"), 1, 64))
+        .map(|_| servers::mc_server(1, 64, Placement::Free))
         .collect::<Result<Vec<_>>>()?;
     let list: Vec<String> = servers.iter().map(|s| s.addr.to_string()).collect();
-    let output = Command::new(target.join("mc-client-bench"))
-        .args(["--servers", &list.join(","), "--seconds", &seconds])
+    println!(
+        "clients on {}: four mc-servers (-t 1), 32-byte values, {seconds} s per measurement, {rounds} rounds",
+        crate::today()
+    );
+    let output = Command::new(servers::release_binary("mc-client-bench"))
+        .args([
+            "--servers",
+            &list.join(","),
+            "--seconds",
+            &seconds,
+            "--rounds",
+            &rounds,
+        ])
         .output()
         .map_err(|e| format!("cannot run mc-client-bench: {e}"))?;
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
     if !output.status.success() {
         return Err("mc-client-bench failed".into());
     }
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+    report["date"] = crate::today().into();
     let out = workspace_root().join("target/bench");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    std::fs::write(out.join("client.json"), &output.stdout).map_err(|e| e.to_string())?;
+    std::fs::write(
+        out.join("client.json"),
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     println!("results written to {}", out.join("client.json").display());
     Ok(())
 }

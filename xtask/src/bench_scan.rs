@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::bench_server::{fill, start_mc_server, start_memcached, Proc};
+use crate::bench_memory::fill;
+use crate::servers::{self, Placement, Proc};
+use crate::spread::Spread;
 use crate::{workspace_root, Result};
 
 const ITEMS: u64 = 500_000;
@@ -110,16 +112,6 @@ fn measure(server: &Proc) -> Result<Measurement> {
     })
 }
 
-fn spread(values: &[f64]) -> (f64, f64, f64) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    (
-        sorted[0],
-        sorted[sorted.len() / 2],
-        sorted[sorted.len() - 1],
-    )
-}
-
 pub(crate) fn run(args: &[String]) -> Result {
     let mut rounds = 3;
     let mut iter = args.iter();
@@ -137,12 +129,14 @@ pub(crate) fn run(args: &[String]) -> Result {
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server"]);
     crate::run(build)?;
-    let bin = workspace_root().join("target/release/mc-server");
     // Pinned before any thread starts, so the prober and the dump reader inherit it.
     let pinning = crate::pinning::pin_self_to_load_core();
-    let servers = [start_memcached(2, 128)?, start_mc_server(&bin, 2, 128)?];
+    let servers = [
+        servers::memcached(2, 128, Placement::Pinned, &[])?,
+        servers::mc_server(2, 128, Placement::Pinned)?,
+    ];
     for server in &servers {
-        fill(server.addr, 32, |i, _| i >= ITEMS)?;
+        fill(server.addr, 32, |i| Ok(i >= ITEMS))?;
     }
     let mut results: [Vec<Measurement>; 2] = [Vec::new(), Vec::new()];
     for round in 0..rounds {
@@ -160,17 +154,18 @@ pub(crate) fn run(args: &[String]) -> Result {
     );
     let mut report = Vec::new();
     for (server, runs) in servers.iter().zip(&results) {
-        let pick = |f: fn(&Measurement) -> f64| spread(&runs.iter().map(f).collect::<Vec<_>>());
+        let pick = |f: fn(&Measurement) -> f64| Spread::of(runs.iter().map(f));
         let listed = pick(|m| m.listed as f64);
         let seconds = pick(|m| m.dump_seconds);
         let p99 = pick(|m| m.p99_us as f64);
         let max = pick(|m| m.max_us as f64);
         println!(
             "{:<10} {:>8.0} {:>6.2} {:>6.2} {:>6.2} {:>7.0} {:>6.0} {:>7.0} {:>8.0} {:>8.0} {:>8.0}",
-            server.name, listed.1, seconds.0, seconds.1, seconds.2, p99.0, p99.1, p99.2, max.0,
-            max.1, max.2
+            server.name, listed.median, seconds.min, seconds.median, seconds.max, p99.min,
+            p99.median, p99.max, max.min, max.median, max.max
         );
         report.push(json!({
+            "date": crate::today(),
             "server": server.name,
             "items": ITEMS,
             "rounds": runs.iter().map(|m| json!({

@@ -1,148 +1,31 @@
 //! `cargo xtask bench server`: mc-server and Debian's memcached side by side, same threads,
-//! same memory, same load generator (`mc-bench`), rounds alternated, medians and ratios reported.
+//! same memory, with two load generators: ours (`mc-bench`) and libmemcached's `memcaslap`.
+//!
+//! Every measurement checks itself:
+//! - `mc-bench` runs in handshake mode: the server's CPU time and `stats` are read at the exact
+//!   edges of the window whose requests it counts (after the preload and the warm-up), and the
+//!   server's own count of requests in that window must equal the generator's;
+//! - any error answer makes the generator, and so the benchmark, fail;
+//! - the two servers' hit ratios in the window (`get_hits / cmd_get`) must agree within one
+//!   point, or the comparison is refused: a server that misses more would look faster.
+//!
+//! Rounds alternate which server goes first; each figure is given as median [min–max], and the
+//! ratio is computed per round (ours / memcached in the same round) before taking its spread.
+//! At `-t 1` the servers run on core 0 and the generators on core 1; at `-t 2` nothing is
+//! pinned (the server needs both cores).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
+use crate::pinning;
+use crate::servers::{self, Placement, Proc};
+use crate::spread::Spread;
 use crate::{workspace_root, Result};
 
-/// A server process under test, stopped by PID when dropped.
-pub(crate) struct Proc {
-    pub(crate) name: &'static str,
-    child: Child,
-    pub(crate) addr: SocketAddr,
-    _port_file: Option<PathBuf>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    /// utime + stime of the process, in seconds.
-    fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name (which is in parentheses and may hold spaces).
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
-        (ticks(11) + ticks(12)) / clock_ticks()
-    }
-
-    pub(crate) fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
-    }
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-fn as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
-pub(crate) fn start_memcached(threads: usize, memory_mb: usize) -> Result<Proc> {
-    let port_file =
-        std::env::temp_dir().join(format!("xtask-bench-memcached-{}.port", std::process::id()));
-    let _ = std::fs::remove_file(&port_file);
-    let mut cmd = crate::pinning::server_command("memcached");
-    cmd.args(["-l", "127.0.0.1", "-p", "-1", "-U", "0", "-c", "4096"])
-        .args(["-t", &threads.to_string(), "-m", &memory_mb.to_string()])
-        .env("MEMCACHED_PORT_FILENAME", &port_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if as_root() {
-        cmd.args(["-u", "memcache"]);
-    }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start memcached (apt-get install memcached): {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("TCP INET: ")?.trim().parse::<u16>().ok())
-        }) {
-            return Ok(Proc {
-                name: "memcached",
-                child,
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                _port_file: Some(port_file),
-            });
-        }
-        if Instant::now() > deadline {
-            return Err("memcached did not report its port".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-pub(crate) fn start_mc_server(bin: &Path, threads: usize, memory_mb: usize) -> Result<Proc> {
-    let mut cmd = crate::pinning::server_command(bin);
-    cmd.args(["-l", "127.0.0.1", "-p", "0", "-U", "0", "-c", "4096", "-v"])
-        .args(["-t", &threads.to_string(), "-m", &memory_mb.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if as_root() {
-        cmd.args(["-u", "memcache"]);
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start mc-server: {e}"))?;
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .ok_or("mc-server exited before listening")?
-            .map_err(|e| e.to_string())?;
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            break addr
-                .trim()
-                .parse::<SocketAddr>()
-                .map_err(|e| e.to_string())?;
-        }
-    };
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Ok(Proc {
-        name: "mc-server",
-        child,
-        addr,
-        _port_file: None,
-    })
-}
-
+/// A workload for `mc-bench`.
 struct Workload {
     name: &'static str,
     args: &'static [&'static str],
@@ -160,6 +43,7 @@ const WORKLOADS: &[Workload] = &[
             "32",
             "--keys",
             "100000",
+            "--preload",
         ],
     },
     Workload {
@@ -175,6 +59,7 @@ const WORKLOADS: &[Workload] = &[
             "32",
             "--keys",
             "100000",
+            "--preload",
         ],
     },
     Workload {
@@ -206,121 +91,320 @@ const WORKLOADS: &[Workload] = &[
     },
 ];
 
-fn bench_once(bench: &Path, server: &Proc, workload: &Workload, seconds: f64) -> Result<Value> {
-    let cpu_before = server.cpu_seconds();
-    let output = Command::new(bench)
-        .args([
-            "--addr",
-            &server.addr.to_string(),
-            "--json",
-            "--duration",
-            &seconds.to_string(),
-        ])
+/// A workload for `memcaslap` (it has no pipelining): its configuration file's contents.
+struct SlapWorkload {
+    name: &'static str,
+    /// `key`, `value` and `cmd` sections of memcaslap's `-F` file.
+    config: &'static str,
+}
+
+const SLAP_WORKLOADS: &[SlapWorkload] = &[
+    SlapWorkload {
+        name: "get90/set10 32B",
+        config: "key\n16 16 1\nvalue\n32 32 1\ncmd\n0 0.1\n1 0.9\n",
+    },
+    SlapWorkload {
+        name: "set 1KiB",
+        config: "key\n16 16 1\nvalue\n1024 1024 1\ncmd\n0 1.0\n1 0.0\n",
+    },
+];
+
+/// The server's counters in a window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counters {
+    cmd_get: u64,
+    cmd_set: u64,
+    get_hits: u64,
+    get_misses: u64,
+    evictions: u64,
+}
+
+impl Counters {
+    fn read(stats: &HashMap<String, String>) -> Counters {
+        let n = |name| mc_testkit::stat_u64(stats, name);
+        Counters {
+            cmd_get: n("cmd_get"),
+            cmd_set: n("cmd_set"),
+            get_hits: n("get_hits"),
+            get_misses: n("get_misses"),
+            evictions: n("evictions"),
+        }
+    }
+
+    fn since(self, before: Counters) -> Counters {
+        Counters {
+            cmd_get: self.cmd_get - before.cmd_get,
+            cmd_set: self.cmd_set - before.cmd_set,
+            get_hits: self.get_hits - before.get_hits,
+            get_misses: self.get_misses - before.get_misses,
+            evictions: self.evictions - before.evictions,
+        }
+    }
+
+    fn hit_ratio(self) -> f64 {
+        if self.cmd_get == 0 {
+            1.0
+        } else {
+            self.get_hits as f64 / self.cmd_get as f64
+        }
+    }
+
+    fn to_json(self) -> Value {
+        json!({"cmd_get": self.cmd_get, "cmd_set": self.cmd_set, "get_hits": self.get_hits,
+               "get_misses": self.get_misses, "evictions": self.evictions})
+    }
+}
+
+/// One measurement of one server.
+#[derive(Debug, Clone)]
+struct Run {
+    ops_per_sec: f64,
+    /// Latency percentiles (µs), when the generator reports them.
+    p50_us: Option<f64>,
+    p99_us: Option<f64>,
+    ops_per_cpu_s: f64,
+    counters: Counters,
+}
+
+impl Run {
+    fn to_json(&self) -> Value {
+        json!({"ops_per_sec": self.ops_per_sec, "p50_us": self.p50_us, "p99_us": self.p99_us,
+               "ops_per_cpu_s": self.ops_per_cpu_s, "server_counters": self.counters.to_json()})
+    }
+}
+
+/// The server's CPU time and counters now.
+fn snapshot(server: &Proc) -> Result<(f64, Counters)> {
+    Ok((server.cpu_seconds(), Counters::read(&server.stats()?)))
+}
+
+/// Run `mc-bench` in handshake mode against `server`.
+fn run_mc_bench(server: &Proc, workload: &Workload, seconds: f64, pin: bool) -> Result<Run> {
+    let bench = servers::release_binary("mc-bench");
+    let mut cmd = if pin {
+        pinning::load_command(&bench)
+    } else {
+        Command::new(&bench)
+    };
+    let mut child = cmd
+        .args(["--addr", &server.addr.to_string(), "--json", "--handshake"])
+        .args(["--duration", &seconds.to_string()])
         .args(workload.args)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run mc-bench: {e}"))?;
+    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut log = String::new();
+    let mut wait_for = |marker: &str, log: &mut String| -> Result {
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err(format!("mc-bench ended before {marker:?}: {log}"));
+            }
+            if line.trim_end() == marker {
+                return Ok(());
+            }
+            log.push_str(&line);
+        }
+    };
+    wait_for("mc-bench: window ready", &mut log)?;
+    let (cpu_before, before) = snapshot(server)?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(b"go\n")
+        .map_err(|e| e.to_string())?;
+    wait_for("mc-bench: window done", &mut log)?;
+    let (cpu_after, after) = snapshot(server)?;
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(format!(
-            "mc-bench failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            "mc-bench failed against {} ({}): {log}{rest}",
+            server.name, workload.name
         ));
     }
-    let cpu = server.cpu_seconds() - cpu_before;
-    let mut result: Value = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
-    let ops = result["ops"].as_f64().unwrap_or(0.0);
-    result["server_cpu_s"] = json!(cpu);
-    result["ops_per_cpu_s"] = json!(if cpu > 0.0 { ops / cpu } else { 0.0 });
-    Ok(result)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// Send sets of `value_size` bytes, `batch` at a time, until `until` says stop.
-pub(crate) fn fill(
-    addr: SocketAddr,
-    value_size: usize,
-    mut until: impl FnMut(u64, SocketAddr) -> bool,
-) -> Result<u64> {
-    let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    let value = vec![b'v'; value_size];
-    let mut i = 0u64;
-    let batch = 500;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let mut wire = Vec::new();
-        for _ in 0..batch {
-            wire.extend_from_slice(format!("set {:016} 0 0 {value_size}\r\n", i).as_bytes());
-            wire.extend_from_slice(&value);
-            wire.extend_from_slice(b"\r\n");
-            i += 1;
-        }
-        conn.write_all(&wire).map_err(|e| e.to_string())?;
-        let mut answers = 0;
-        let mut pending = Vec::new();
-        while answers < batch {
-            let n = conn.read(&mut buf).map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("server closed".into());
-            }
-            pending.extend_from_slice(&buf[..n]);
-            while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
-                pending.drain(..=pos);
-                answers += 1;
-            }
-        }
-        if until(i, addr) {
-            return Ok(i);
-        }
+    let report: Value = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+    let ops = report["ops"].as_u64().ok_or("mc-bench reported no ops")?;
+    let window = report["window_s"].as_f64().ok_or("no window")?;
+    let counters = after.since(before);
+    let seen = counters.cmd_get + counters.cmd_set;
+    if seen != ops {
+        return Err(format!(
+            "{} counted {seen} requests in the window, mc-bench {ops}: the window leaks",
+            server.name
+        ));
     }
+    let cpu = cpu_after - cpu_before;
+    Ok(Run {
+        ops_per_sec: ops as f64 / window,
+        p50_us: report["p50_us"].as_f64(),
+        p99_us: report["p99_us"].as_f64(),
+        ops_per_cpu_s: if cpu > 0.0 { ops as f64 / cpu } else { 0.0 },
+        counters,
+    })
 }
 
-fn stat(addr: SocketAddr, name: &str) -> Result<u64> {
-    let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    conn.write_all(b"stats\r\n").map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    let mut buf = [0u8; 8192];
-    while !text.ends_with("END\r\n") {
-        let n = conn.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+/// Run `memcaslap` against `server`; the server's CPU and counters are read just before it
+/// starts and just after it exits (memcaslap has no warm-up and no handshake).
+fn run_memcaslap(server: &Proc, workload: &SlapWorkload, seconds: f64, pin: bool) -> Result<Run> {
+    let config = std::env::temp_dir().join(format!("xtask-memcaslap-{}.cfg", std::process::id()));
+    std::fs::write(&config, workload.config).map_err(|e| e.to_string())?;
+    let mut cmd = if pin {
+        pinning::load_command("memcaslap")
+    } else {
+        Command::new("memcaslap")
+    };
+    cmd.args(["-s", &server.addr.to_string(), "-T", "1", "-c", "50"])
+        .arg(format!("-t{}s", seconds.round().max(1.0)))
+        .arg("-F")
+        .arg(&config);
+    let (cpu_before, before) = snapshot(server)?;
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run memcaslap (apt-get install libmemcached-tools): {e}"))?;
+    let (cpu_after, after) = snapshot(server)?;
+    let _ = std::fs::remove_file(&config);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!("memcaslap failed against {}: {text}", server.name));
     }
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("STAT {name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("no stat {name}"))
+    // "Run time: 3.0s Ops: 266863 TPS: 88941 Net_rate: 7.5M/s"
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("Run time:"))
+        .ok_or_else(|| format!("no summary from memcaslap: {text}"))?;
+    let field = |name: &str| -> Result<f64> {
+        summary
+            .split_whitespace()
+            .skip_while(|w| *w != name)
+            .nth(1)
+            .map(|v| v.trim_end_matches('s'))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("no {name} in {summary:?}"))
+    };
+    let (ops, run_time) = (field("Ops:")?, field("time:")?);
+    let counters = after.since(before);
+    let seen = (counters.cmd_get + counters.cmd_set) as f64;
+    // memcaslap counts what it completed; the server may have seen the last few in flight.
+    if (seen - ops).abs() > ops * 0.005 + 100.0 {
+        return Err(format!(
+            "{} counted {seen} requests, memcaslap {ops}: answers went missing",
+            server.name
+        ));
+    }
+    let cpu = cpu_after - cpu_before;
+    Ok(Run {
+        ops_per_sec: ops / run_time,
+        p50_us: None,
+        p99_us: None,
+        ops_per_cpu_s: if cpu > 0.0 { ops / cpu } else { 0.0 },
+        counters,
+    })
 }
 
-fn memory(bin: &Path) -> Result<Value> {
-    let mut results = Vec::new();
-    for which in ["memcached", "mc-server"] {
-        let server = if which == "memcached" {
-            start_memcached(2, 64)?
+/// Both servers' runs of one workload, round by round.
+struct Comparison {
+    generator: &'static str,
+    workload: &'static str,
+    threads: usize,
+    /// `[memcached, mc-server]` per round.
+    rounds: Vec<[Run; 2]>,
+}
+
+impl Comparison {
+    fn spread(&self, server: usize, metric: impl Fn(&Run) -> Option<f64>) -> Spread {
+        Spread::of(self.rounds.iter().filter_map(|r| metric(&r[server])))
+    }
+
+    fn ratio(&self, metric: impl Fn(&Run) -> f64) -> Spread {
+        Spread::of(self.rounds.iter().map(|r| metric(&r[1]) / metric(&r[0])))
+    }
+
+    /// Refuse a comparison in which the servers did not do the same work.
+    fn check_hit_ratios(&self) -> Result {
+        let hits = |i: usize| self.spread(i, |r| Some(r.counters.hit_ratio())).median;
+        let (theirs, ours) = (hits(0), hits(1));
+        if (theirs - ours).abs() > 0.01 {
+            return Err(format!(
+                "{} {} -t {}: hit ratios differ ({:.3} memcached, {:.3} mc-server); not comparable",
+                self.generator, self.workload, self.threads, theirs, ours
+            ));
+        }
+        Ok(())
+    }
+
+    fn print(&self) {
+        let ops = |i| self.spread(i, |r| Some(r.ops_per_sec));
+        let p99 = |i| self.spread(i, |r| r.p99_us);
+        let hits = |i| self.spread(i, |r| Some(r.counters.hit_ratio())).median;
+        let p99s = if self.rounds[0][0].p99_us.is_some() {
+            format!("{:>7.0} {:>7.0}", p99(0).median, p99(1).median)
         } else {
-            start_mc_server(bin, 2, 64)?
+            format!("{:>7} {:>7}", "-", "-")
         };
-        // Items of 16-byte keys and 32-byte values held before the first eviction.
-        fill(server.addr, 32, |i, addr| {
-            i % 20_000 == 0 && stat(addr, "evictions").unwrap_or(0) > 0
-        })?;
-        let items = stat(server.addr, "curr_items")?;
-        // Then write ten times -m in 1 KiB values and look at the process size.
-        let target = 10 * 64 * 1024 * 1024 / 1024;
-        fill(server.addr, 1024, |i, _| i >= target)?;
-        let rss = server.rss_mib();
-        println!("{:>10}: {items} items of 16B keys/32B values before evicting; RSS {rss:.1} MiB after writing 10x -m", server.name);
-        results.push(json!({"server": server.name, "items_before_eviction": items, "rss_mib_after_10x": rss}));
+        println!(
+            "{:<9} {:<28} {:>2} {:>26} {:>26} {:>18} {p99s} {:>18} {:>5.3} {:>5.3}",
+            self.generator,
+            self.workload,
+            self.threads,
+            ops(0).show(0),
+            ops(1).show(0),
+            self.ratio(|r| r.ops_per_sec).show(2),
+            self.ratio(|r| r.ops_per_cpu_s).show(2),
+            hits(0),
+            hits(1),
+        );
     }
-    Ok(json!(results))
+
+    fn to_json(&self) -> Value {
+        let server = |i: usize| {
+            json!({
+                "ops_per_sec": self.spread(i, |r| Some(r.ops_per_sec)).to_json(),
+                "p50_us": self.spread(i, |r| r.p50_us).to_json(),
+                "p99_us": self.spread(i, |r| r.p99_us).to_json(),
+                "ops_per_cpu_s": self.spread(i, |r| Some(r.ops_per_cpu_s)).to_json(),
+                "hit_ratio": self.spread(i, |r| Some(r.counters.hit_ratio())).to_json(),
+            })
+        };
+        json!({
+            "generator": self.generator, "workload": self.workload, "threads": self.threads,
+            "memcached": server(0), "mc_server": server(1),
+            "ratio_ops": self.ratio(|r| r.ops_per_sec).to_json(),
+            "ratio_ops_per_cpu": self.ratio(|r| r.ops_per_cpu_s).to_json(),
+            "rounds": self.rounds.iter().map(|r| json!({"memcached": r[0].to_json(), "mc_server": r[1].to_json()})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Alternate the two servers over `rounds`, measuring each with `measure`.
+fn compare(
+    servers: &[Proc; 2],
+    rounds: usize,
+    mut measure: impl FnMut(&Proc) -> Result<Run>,
+) -> Result<Vec<[Run; 2]>> {
+    let mut all = Vec::new();
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut pair: [Option<Run>; 2] = [None, None];
+        for i in order {
+            pair[i] = Some(measure(&servers[i])?);
+        }
+        if let [Some(theirs), Some(ours)] = pair {
+            all.push([theirs, ours]);
+        }
+    }
+    Ok(all)
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
     let mut rounds = 5;
     let mut seconds = 3.0;
+    let mut threads_list = vec![1, 2];
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -336,79 +420,91 @@ pub(crate) fn run(args: &[String]) -> Result {
                     .and_then(|v| v.parse().ok())
                     .ok_or("--seconds S")?
             }
+            "--threads" => {
+                threads_list = iter
+                    .next()
+                    .map(|v| v.split(',').filter_map(|t| t.parse().ok()).collect())
+                    .filter(|l: &Vec<usize>| !l.is_empty())
+                    .ok_or("--threads 1,2")?
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;
-    let target = workspace_root().join("target/release");
-    let (server_bin, bench_bin) = (target.join("mc-server"), target.join("mc-bench"));
-
-    let mut report = Vec::new();
+    let date = crate::today();
     println!(
-        "{:<32} {:>3} {:>12} {:>12} {:>7} {:>9} {:>9} {:>12} {:>12} {:>7}",
+        "mc-server vs memcached {} on {date}: {rounds} rounds of {seconds} s, median [min–max]; ratios are mc-server / memcached per round",
+        crate::memcached_version()
+    );
+    println!(
+        "{:<9} {:<28} {:>2} {:>26} {:>26} {:>18} {:>7} {:>7} {:>18} {:>5} {:>5}",
+        "generator",
         "workload",
         "-t",
-        "memcached",
-        "mc-server",
+        "memcached ops/s",
+        "mc-server ops/s",
         "ratio",
         "p99 mc",
-        "p99 ours",
-        "ops/cpu-s mc",
-        "ops/cpu-s us",
-        "ratio"
+        "p99 us",
+        "ops/CPU-s ratio",
+        "hit mc",
+        "hit us"
     );
-    for threads in [1, 2] {
-        let memcached = start_memcached(threads, 64)?;
-        let ours = start_mc_server(&server_bin, threads, 64)?;
+    let mut comparisons = Vec::new();
+    for &threads in &threads_list {
+        let pin = threads == 1 && pinning::available();
+        let placement = if pin {
+            Placement::Pinned
+        } else {
+            Placement::Free
+        };
+        let servers = [
+            servers::memcached(threads, 64, placement, &[])?,
+            servers::mc_server(threads, 64, placement)?,
+        ];
         for workload in WORKLOADS {
-            let mut runs: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
-            for round in 0..rounds {
-                // Alternate which server goes first.
-                let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-                for i in order {
-                    let server = if i == 0 { &memcached } else { &ours };
-                    runs[i].push(bench_once(&bench_bin, server, workload, seconds)?);
-                }
-            }
-            let med = |i: usize, field: &str| {
-                median(
-                    runs[i]
-                        .iter()
-                        .map(|r| r[field].as_f64().unwrap_or(0.0))
-                        .collect(),
-                )
-            };
-            let (mc_ops, our_ops) = (med(0, "ops_per_sec"), med(1, "ops_per_sec"));
-            let (mc_cpu, our_cpu) = (med(0, "ops_per_cpu_s"), med(1, "ops_per_cpu_s"));
-            let (mc_p99, our_p99) = (med(0, "p99_us"), med(1, "p99_us"));
-            println!(
-                "{:<32} {:>3} {:>12.0} {:>12.0} {:>7.2} {:>9.0} {:>9.0} {:>12.0} {:>12.0} {:>7.2}",
-                workload.name,
+            let rounds = compare(&servers, rounds, |server| {
+                run_mc_bench(server, workload, seconds, pin)
+            })?;
+            let comparison = Comparison {
+                generator: "mc-bench",
+                workload: workload.name,
                 threads,
-                mc_ops,
-                our_ops,
-                our_ops / mc_ops,
-                mc_p99,
-                our_p99,
-                mc_cpu,
-                our_cpu,
-                our_cpu / mc_cpu
-            );
-            report.push(json!({
-                "workload": workload.name, "threads": threads, "rounds": rounds, "seconds": seconds,
-                "memcached": {"ops_per_sec": mc_ops, "p50_us": med(0, "p50_us"), "p99_us": mc_p99, "ops_per_cpu_s": mc_cpu},
-                "mc_server": {"ops_per_sec": our_ops, "p50_us": med(1, "p50_us"), "p99_us": our_p99, "ops_per_cpu_s": our_cpu},
-                "ratio_ops": our_ops / mc_ops, "ratio_ops_per_cpu": our_cpu / mc_cpu,
-            }));
+                rounds,
+            };
+            comparison.print();
+            comparison.check_hit_ratios()?;
+            comparisons.push(comparison);
+        }
+        for workload in SLAP_WORKLOADS {
+            let rounds = compare(&servers, rounds, |server| {
+                run_memcaslap(server, workload, seconds, pin)
+            })?;
+            let comparison = Comparison {
+                generator: "memcaslap",
+                workload: workload.name,
+                threads,
+                rounds,
+            };
+            comparison.print();
+            comparison.check_hit_ratios()?;
+            comparisons.push(comparison);
         }
     }
-    let memory = memory(&server_bin)?;
+    let memory = crate::bench_memory::measure()?;
     let out = workspace_root().join("target/bench");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let path = out.join("server.json");
-    let doc = json!({"throughput": report, "memory": memory});
+    let doc = json!({
+        "date": date,
+        "memcached": crate::memcached_version(),
+        "pinning": if pinning::available() { "-t 1: servers on core 0, generators on core 1; -t 2: not pinned" } else { "not pinned" },
+        "rounds": rounds, "seconds": seconds,
+        "throughput": comparisons.iter().map(Comparison::to_json).collect::<Vec<_>>(),
+        "memory": memory,
+    });
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,

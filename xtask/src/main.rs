@@ -14,12 +14,15 @@
 //! * `soak [--seconds N]` — bounded mixed load on mc-server, then memory and statistics checks.
 
 mod bench_client;
+mod bench_memory;
 mod bench_scan;
 mod bench_server;
 mod bench_session;
 mod pinning;
 mod plot;
+mod servers;
 mod soak;
+mod spread;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -49,6 +52,27 @@ fn main() -> ExitCode {
 }
 
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
+
+/// Today's date (UTC), for reports: every figure says when it was measured.
+pub(crate) fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "unknown date".into())
+}
+
+/// The version of the memcached on `PATH`.
+pub(crate) fn memcached_version() -> String {
+    Command::new("memcached")
+        .arg("-V")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "memcached (version unknown)".into())
+}
 
 pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

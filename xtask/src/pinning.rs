@@ -32,6 +32,17 @@ pub(crate) fn server_command(program: impl AsRef<OsStr>) -> Command {
     }
 }
 
+/// A command that starts `program` on the load core.
+pub(crate) fn load_command(program: impl AsRef<OsStr>) -> Command {
+    if available() {
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", LOAD_CORE]).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
 /// Move this process (its calling thread, and the threads it starts afterwards) to the load
 /// core. Returns a line for the report saying what was pinned.
 pub(crate) fn pin_self_to_load_core() -> String {

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::bench_server::start_mc_server;
+use crate::servers::{self, Placement};
 use crate::{workspace_root, Result};
 
 fn ask(addr: SocketAddr, request: &[u8]) -> Result<String> {
@@ -50,7 +50,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;
     let target = workspace_root().join("target/release");
-    let server = start_mc_server(&target.join("mc-server"), 2, 64)?;
+    let server = servers::mc_server(2, 64, Placement::Free)?;
     // 200,000 keys of 1 KiB: three times -m, so eviction runs all along.
     let mut load = Command::new(target.join("mc-bench"))
         .args([
@@ -80,9 +80,10 @@ pub(crate) fn run(args: &[String]) -> Result {
         samples.push((started.elapsed().as_secs(), rss));
         println!("{:>5} s  RSS {rss:.1} MiB", started.elapsed().as_secs());
     }
+    // mc-bench exits non-zero on any error answer: a soak with errors fails here.
     let status = load.wait().map_err(|e| e.to_string())?;
     if !status.success() {
-        return Err("the load generator failed".into());
+        return Err("the load generator failed or saw error answers".into());
     }
     let stats = ask(server.addr, b"stats\r\n")?;
     let dump = ask(server.addr, b"lru_crawler metadump all\r\n")?;
