@@ -36,7 +36,7 @@ fn bar_chart(title: &str, unit: &str, series: &[&str], groups: &[Group]) -> Stri
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
+         <text x=\"20\" y=\"24\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
         escape(title)
     );
     for (i, name) in series.iter().enumerate() {

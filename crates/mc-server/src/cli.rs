@@ -101,7 +101,7 @@ pub struct Cli {
     )]
     pub backlog: u32,
 
-    /// Verbose (-v: errors and warnings, -vv: client commands and responses, -vvv: internal state).
+    /// Verbose: -v info, -vv debug, -vvv trace logs on stderr (RUST_LOG overrides).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
