@@ -85,7 +85,7 @@ pub(crate) fn mc_server(threads: usize, memory_mb: usize, placement: Placement) 
     launch(
         "mc-server",
         &release_binary("mc-server"),
-        "0",
+        "-1",
         placement,
         &["-t", &t, "-m", &m, "-c", "4096"],
     )

@@ -20,6 +20,7 @@ pub fn check_connection(data: &[u8]) {
             max_bytes: 2 * 1024 * 1024,
             max_item_size: MAX_ITEM,
             evict: true,
+            ..StoreConfig::default()
         },
         ..Config::ephemeral()
     };

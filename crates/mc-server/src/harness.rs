@@ -31,7 +31,7 @@ impl Harness {
             ..Limits::default()
         };
         Harness {
-            store: StoreLock::new(config.store),
+            store: StoreLock::new(config.store.clone()),
             env: Environment::new(config),
             executor: Executor::new(limits),
             input: BytesMut::new(),

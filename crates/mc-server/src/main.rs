@@ -3,31 +3,56 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
-use mc_server::cli::Cli;
+use mc_server::cli::{self, Command, Launch};
 use mc_server::pid_file::PidFile;
 use mc_server::{Server, ShutdownHandle};
 
 /// memcached's exit status for usage errors (EX_USAGE).
 const EX_USAGE: u8 = 64;
-/// memcached's exit status when it cannot listen (EX_OSERR).
+/// memcached's exit status when it cannot listen or set a limit (EX_OSERR).
 const EX_OSERR: u8 = 71;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let config = match cli.to_config() {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("mc-server: {message}");
-            return ExitCode::from(EX_USAGE);
+    let mut args = std::env::args();
+    let program = args.next().unwrap_or_else(|| "mc-server".into());
+    let args: Vec<String> = args.collect();
+    let launch = match cli::parse(&program, &args) {
+        Ok(Command::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Run(launch)) => launch,
+        Err(error) => {
+            eprintln!("{}", error.message);
+            return ExitCode::from(error.code);
         }
     };
+    run(*launch)
+}
+
+fn run(launch: Launch) -> ExitCode {
+    let Launch {
+        config,
+        daemon,
+        user,
+        pidfile,
+        lock_memory,
+        enable_coredumps,
+        ignored,
+    } = launch;
+    init_logging(config.verbosity);
+    for why in &ignored {
+        tracing::warn!("{why}");
+    }
+    if enable_coredumps {
+        raise_core_limit();
+    }
     let running_as_root = nix::unistd::geteuid().is_root();
-    if running_as_root && cli.user.is_none() {
+    if running_as_root && user.is_none() {
         eprintln!("can't run as root without the -u switch");
         return ExitCode::from(EX_USAGE);
     }
-    let user = match &cli.user {
+    let user = match &user {
         Some(name) if running_as_root => match nix::unistd::User::from_name(name) {
             Ok(Some(user)) => Some(user),
             _ => {
@@ -37,9 +62,11 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
-    init_logging(config.verbosity);
-    raise_fd_limit(config.max_connections);
-
+    if let Err(message) = raise_fd_limit(config.max_connections) {
+        eprintln!("{message}");
+        return ExitCode::from(EX_OSERR);
+    }
+    let verbose = config.verbosity > 0;
     let server = match Server::bind(config) {
         Ok(server) => server,
         Err(e) => {
@@ -51,18 +78,25 @@ fn main() -> ExitCode {
         tracing::info!("listening on {addr}");
     }
     if let Some(path) = std::env::var_os("MEMCACHED_PORT_FILENAME") {
-        write_port_file(Path::new(&path), &server.local_addrs());
+        write_port_file(Path::new(&path), &server.port_lines());
     }
     // Daemonize before any thread exists: fork only copies the calling thread.
-    if cli.daemon {
-        if let Err(e) = nix::unistd::daemon(false, cli.verbose > 0) {
+    if daemon {
+        if let Err(e) = nix::unistd::daemon(false, verbose) {
             eprintln!("mc-server: failed to daemonize: {e}");
             return ExitCode::FAILURE;
         }
     }
+    if lock_memory {
+        // memcached goes on without the lock when the system refuses it.
+        use nix::sys::mman::{mlockall, MlockAllFlags};
+        if let Err(e) = mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE) {
+            eprintln!("warning: -k invalid, mlockall() failed: {e}");
+        }
+    }
     // Written before giving up root (so any directory root can write to works), owned by
     // the user we become (so we can still remove it when we exit).
-    let pid_file = cli.pidfile.as_deref().and_then(|path| {
+    let pid_file = pidfile.as_deref().and_then(|path| {
         let owner = user.as_ref().map(|u| (u.uid, u.gid));
         PidFile::write(path, owner)
             .map_err(|e| {
@@ -105,14 +139,14 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// memcached's `MEMCACHED_PORT_FILENAME`: after binding, write `TCP INET: <port>` (or `INET6`)
-/// per listening socket, through a `.lck` file renamed into place, so a harness that asked for
-/// an ephemeral port (`-p 0`) learns which one it got.
-fn write_port_file(path: &Path, addrs: &[std::net::SocketAddr]) {
+/// memcached's `MEMCACHED_PORT_FILENAME`: after binding, write one line per listening socket
+/// (`TCP INET: <port>`, `UDP INET6: <port>`...), through a `.lck` file renamed into place, so
+/// a harness that asked for an ephemeral port (`-p -1`) learns which one it got.
+fn write_port_file(path: &Path, lines: &[String]) {
     let mut text = String::new();
-    for addr in addrs {
-        let family = if addr.is_ipv6() { "INET6" } else { "INET" };
-        text.push_str(&format!("TCP {family}: {}\n", addr.port()));
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
     }
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".lck");
@@ -125,18 +159,33 @@ fn write_port_file(path: &Path, addrs: &[std::net::SocketAddr]) {
     }
 }
 
-/// Make room for `-c` connections: like memcached, raise the open-file limit to cover them
-/// (up to the hard limit).
-fn raise_fd_limit(max_connections: usize) {
+/// Make room for `-c` connections: like memcached, raise the open-file limit to cover them,
+/// and refuse to start when that is not allowed.
+fn raise_fd_limit(max_connections: usize) -> Result<(), &'static str> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let wanted = max_connections as u64 + 64;
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        if soft < wanted {
-            let new = wanted.min(hard);
-            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, new, hard) {
-                tracing::warn!("cannot raise the open file limit to {new}: {e}");
-            } else if new < wanted {
-                tracing::warn!("open file limit {new} is below -c {max_connections}");
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return Err("failed to getrlimit number of files");
+    };
+    if soft >= wanted {
+        return Ok(());
+    }
+    let hard = hard.max(wanted);
+    if setrlimit(Resource::RLIMIT_NOFILE, wanted, hard).is_err()
+        && setrlimit(Resource::RLIMIT_NOFILE, wanted, wanted.max(soft)).is_err()
+    {
+        return Err("failed to set rlimit for open files. Try starting as root or requesting smaller maxconns value.");
+    }
+    Ok(())
+}
+
+/// `-r`: let the process dump a core of any size, as far as the hard limit allows.
+fn raise_core_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+    if setrlimit(Resource::RLIMIT_CORE, RLIM_INFINITY, RLIM_INFINITY).is_err() {
+        if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_CORE) {
+            if setrlimit(Resource::RLIMIT_CORE, hard, hard).is_err() {
+                eprintln!("failed to ensure corefile creation");
             }
         }
     }
@@ -154,6 +203,7 @@ fn init_logging(verbosity: u32) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

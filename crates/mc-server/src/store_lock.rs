@@ -101,7 +101,7 @@ impl StoreLock {
                  half-updated item can be served"
             );
             // Keep the configuration a `cache_memlimit` may have changed.
-            let config = *guard.store.config();
+            let config = guard.store.config().clone();
             guard.store = Store::new(config);
             guard.counters = CommandStats::default();
             self.poisoned.store(false, Ordering::Relaxed);

@@ -21,7 +21,7 @@ const REPEATS: usize = 300;
 const GROWTH_LIMIT_KIB: u64 = 64 * 1024;
 
 fn servers() -> Vec<(&'static str, ServerProcess)> {
-    let ours = ServerProcess::spawn(Path::new(BIN), "0", &["-m", "64", "-t", "2"])
+    let ours = ServerProcess::spawn(Path::new(BIN), "-1", &["-m", "64", "-t", "2"])
         .expect("start mc-server");
     let mut servers = vec![("mc-server", ours)];
     if let Some(memcached) = mc_testkit::Memcached::start_with(&["-m", "64", "-t", "2"]) {

@@ -59,7 +59,7 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
         let (shutdown, _) = watch::channel(false);
         Arc::new(Shared {
-            store: StoreLock::new(config.store),
+            store: StoreLock::new(config.store.clone()),
             env: Environment::new(config),
             shutdown,
         })
@@ -139,9 +139,16 @@ impl Server {
                     source,
                 }
             })?;
+            // memcached's -a: the socket's permission bits (0700 unless told otherwise).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(config.unix_mask))
+                .map_err(|source| ServerError::Bind {
+                    address: path.display().to_string(),
+                    source,
+                })?;
             listener.set_nonblocking(true)?;
             listeners.push(Listener::Unix(listener, path.clone()));
-        } else {
+        } else if config.tcp {
             for host in &config.listen {
                 for addr in resolve(host, config.port)? {
                     listeners.push(Listener::Tcp(bind_tcp(addr, config.backlog)?));
@@ -161,6 +168,18 @@ impl Server {
             .filter_map(|l| match l {
                 Listener::Tcp(t) => t.local_addr().ok(),
                 Listener::Unix(..) => None,
+            })
+            .collect()
+    }
+
+    /// The lines memcached writes to `MEMCACHED_PORT_FILENAME`: one per listening socket,
+    /// `TCP INET: 11211` or `TCP INET6: 11211`.
+    pub fn port_lines(&self) -> Vec<String> {
+        self.local_addrs()
+            .iter()
+            .map(|addr| {
+                let family = if addr.is_ipv6() { "INET6" } else { "INET" };
+                format!("TCP {family}: {}", addr.port())
             })
             .collect()
     }

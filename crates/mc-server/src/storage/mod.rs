@@ -17,14 +17,20 @@ use mc_proto::StoreCommand;
 use self::index::Index;
 use self::item::{ItemRead, ItemWrite, FETCHED, LINKED};
 pub use self::item::{STALE, TOKEN_SENT};
-pub use self::slab::MAX_PAGE_BYTES;
+pub use self::slab::{MAX_PAGE_BYTES, PAGE_SIZE};
+
+/// Bytes of every item taken by its header (lengths, flags, times, CAS, links), before the
+/// key and value: memcached's `-n` counts the space after it.
+pub fn item_header_len() -> usize {
+    item::HEADER
+}
 use self::slab::{Slabs, NIL};
 
 /// How many items at the LRU tail are checked for expiry before evicting a live one.
 const TAIL_SEARCH: usize = 5;
 
 /// Sizing and policy of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// Memory for items, in bytes (`-m`); at most [`MAX_PAGE_BYTES`].
     pub max_bytes: usize,
@@ -32,6 +38,22 @@ pub struct StoreConfig {
     pub max_item_size: usize,
     /// Evict least recently used items when full (`false` is memcached's `-M`: refuse instead).
     pub evict: bool,
+    /// How the chunk sizes of the slab classes grow (`-f`; 1.125 here, memcached's default is
+    /// 1.25).
+    pub growth_factor: f64,
+    /// The smallest chunk, header included (48 by default; `-n N` makes it the item header
+    /// plus `N`).
+    pub min_chunk: usize,
+    /// The largest slab chunk (`slab_chunk_max`, 512 KiB): larger items are allocated one by
+    /// one.
+    pub slab_chunk_max: usize,
+    /// Explicit chunk sizes (`slab_sizes`) instead of a growth factor.
+    pub slab_sizes: Option<Vec<usize>>,
+    /// Give items CAS uniques (memcached's `-C` turns them off: every unique is 0).
+    pub cas: bool,
+    /// Move a page to a class that has none when memory is full (`slab_automove`, on by
+    /// default); `slabs reassign` moves pages by hand either way.
+    pub automove: bool,
 }
 
 impl Default for StoreConfig {
@@ -40,6 +62,12 @@ impl Default for StoreConfig {
             max_bytes: 64 * 1024 * 1024,
             max_item_size: mc_proto::DEFAULT_MAX_ITEM_SIZE,
             evict: true,
+            growth_factor: slab::DEFAULT_GROWTH_FACTOR,
+            min_chunk: slab::DEFAULT_MIN_CHUNK,
+            slab_chunk_max: slab::PAGE_SIZE / 2,
+            slab_sizes: None,
+            cas: true,
+            automove: true,
         }
     }
 }
@@ -178,6 +206,8 @@ pub struct ClassStats {
 pub struct Item<'a> {
     chunk: &'a [u8],
     id: u32,
+    /// CAS is off (`-C`): clients see 0 for every unique.
+    hide_cas: bool,
     class: usize,
     fetched: bool,
     /// Server time of the previous access.
@@ -195,8 +225,13 @@ impl<'a> Item<'a> {
     pub fn flags(&self) -> u32 {
         self.chunk.flags()
     }
+    /// The CAS unique as clients see it (0 for every item when CAS is off).
     pub fn cas(&self) -> u64 {
-        self.chunk.cas()
+        if self.hide_cas {
+            0
+        } else {
+            self.chunk.cas()
+        }
     }
     /// Expiry in server time; 0 means never.
     pub fn exptime(&self) -> u32 {
@@ -271,7 +306,7 @@ impl Store {
     /// before it gets here.
     pub fn new(config: StoreConfig) -> Store {
         Store {
-            slabs: Slabs::new(config.max_bytes.min(MAX_PAGE_BYTES)),
+            slabs: Slabs::new(&config),
             index: Index::new(),
             hasher: RandomState::new(),
             last_cas: 0,
@@ -343,6 +378,25 @@ impl Store {
         self.last_cas
     }
 
+    /// An item's CAS unique as clients see and compare it: 0 when CAS is off. (Items keep
+    /// their internal serial either way: `flush_all` relies on it.)
+    fn visible_cas(&self, chunk: &[u8]) -> u64 {
+        if self.config.cas {
+            chunk.cas()
+        } else {
+            0
+        }
+    }
+
+    /// A unique handed back to a client for a write that assigned `cas`.
+    fn reported(&self, cas: u64) -> u64 {
+        if self.config.cas {
+            cas
+        } else {
+            0
+        }
+    }
+
     fn tag(&self, key: &[u8]) -> u32 {
         (self.hasher.hash_one(key) >> 32) as u32
     }
@@ -410,6 +464,7 @@ impl Store {
         Item {
             chunk,
             id,
+            hide_cas: !self.config.cas,
             class: self.slabs.class_of(id),
             fetched: chunk.state() & FETCHED != 0,
             last_access: chunk.atime(),
@@ -661,15 +716,21 @@ impl Store {
             value,
             invalidate,
         } = *write;
+        // With CAS off every unique is 0 (memcached ignores the one a request carries, so a
+        // `cas` on a present key always matches).
+        let report = self.config.cas;
+        let cas = if report { cas } else { 0 };
         let stored = |result: Result<(Option<u32>, u64), StoreStatus>| match result {
-            Ok((_, cas)) => StoreStatus::Stored(cas),
+            Ok((_, cas)) => StoreStatus::Stored(if report { cas } else { 0 }),
             Err(status) => status,
         };
         let old = self.lookup(key, now);
         if command == StoreCommand::Cas {
             match old {
                 None => self.stats.cas_misses += 1,
-                Some((_, id)) if self.slabs.chunk(id).cas() == cas => self.stats.cas_hits += 1,
+                Some((_, id)) if self.visible_cas(self.slabs.chunk(id)) == cas => {
+                    self.stats.cas_hits += 1
+                }
                 Some(_) => self.stats.cas_badval += 1,
             }
         }
@@ -682,7 +743,7 @@ impl Store {
                 _ => StoreStatus::NotStored,
             };
         };
-        let old_cas = self.slabs.chunk(old_id).cas();
+        let old_cas = self.visible_cas(self.slabs.chunk(old_id));
         let cas_matches = cas == 0 || cas == old_cas;
         match command {
             StoreCommand::Add => {
@@ -737,7 +798,7 @@ impl Store {
     /// Delete a key, optionally only when its CAS unique matches.
     pub fn delete(&mut self, key: &[u8], cas: Option<u64>, now: u32) -> DeleteStatus {
         match self.lookup(key, now) {
-            Some((_, id)) if cas.is_some_and(|c| c != self.slabs.chunk(id).cas()) => {
+            Some((_, id)) if cas.is_some_and(|c| c != self.visible_cas(self.slabs.chunk(id))) => {
                 self.stats.delete_misses += 1;
                 DeleteStatus::Exists
             }
@@ -783,7 +844,7 @@ impl Store {
             return ArithStatus::NotFound;
         };
         let chunk = self.slabs.chunk(id);
-        if cas.is_some_and(|c| c != 0 && c != chunk.cas()) {
+        if cas.is_some_and(|c| c != 0 && c != self.visible_cas(chunk)) {
             return ArithStatus::Exists;
         }
         let Some(current) = parse_counter(chunk.value()) else {
@@ -810,13 +871,18 @@ impl Store {
             let stored = chunk.value_mut();
             stored[..digits.len()].copy_from_slice(digits);
             stored[digits.len()..].fill(b' ');
+            let cas = self.reported(cas);
             return ArithStatus::Done { value, cas, id };
         }
         let (flags, exptime) = (chunk.flags(), chunk.exptime());
         let digits = digits.to_vec();
         self.remove_key(key, now);
         match self.link_new(key, flags, exptime, &[&digits], now) {
-            Ok((id, cas)) => ArithStatus::Done { value, cas, id },
+            Ok((id, cas)) => ArithStatus::Done {
+                value,
+                cas: self.reported(cas),
+                id,
+            },
             Err(_) => ArithStatus::NoMemory,
         }
     }
@@ -871,7 +937,7 @@ impl Store {
             self.stats.delete_misses += 1;
             return DeleteStatus::NotFound;
         };
-        if cas.is_some_and(|c| c != self.slabs.chunk(id).cas()) {
+        if cas.is_some_and(|c| c != self.visible_cas(self.slabs.chunk(id))) {
             self.stats.delete_misses += 1;
             return DeleteStatus::Exists;
         }

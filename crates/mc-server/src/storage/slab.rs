@@ -18,10 +18,19 @@ use super::item::{ItemRead, ItemWrite, LINKED};
 pub(crate) const NIL: u32 = u32::MAX;
 
 /// memcached's slab page size.
-pub(crate) const PAGE_SIZE: usize = 1024 * 1024;
+pub const PAGE_SIZE: usize = 1024 * 1024;
 
-/// The smallest chunk: an item header plus a few bytes.
-const MIN_CHUNK: usize = 48;
+/// The smallest chunk by default: an item header plus a few bytes.
+pub(crate) const DEFAULT_MIN_CHUNK: usize = 48;
+
+/// How chunk sizes grow from one class to the next by default (memcached's is 1.25).
+pub(crate) const DEFAULT_GROWTH_FACTOR: f64 = 1.125;
+
+/// The smallest chunk any configuration may ask for: the item header and a one-byte key.
+const MIN_CHUNK: usize = super::item::HEADER + 2;
+
+/// Most slab classes (a page's class is a byte, and one value marks a released page).
+const MAX_CLASSES: usize = 250;
 
 /// Ids with this bit set name large items.
 const LARGE: u32 = 1 << 31;
@@ -76,6 +85,39 @@ impl Class {
     }
 }
 
+/// The chunk sizes of the slab classes, smallest first, each a multiple of 8: explicit sizes,
+/// or from the smallest chunk growing by the factor; the last is `slab_chunk_max` (clamped to
+/// half a page at most, so that every page holds at least two chunks).
+fn chunk_sizes(config: &super::StoreConfig) -> Vec<usize> {
+    let largest = config.slab_chunk_max.clamp(MIN_CHUNK, PAGE_SIZE / 2) / 8 * 8;
+    let mut sizes: Vec<usize> = match &config.slab_sizes {
+        Some(explicit) => explicit
+            .iter()
+            .map(|&s| s.max(MIN_CHUNK).div_ceil(8) * 8)
+            .filter(|&s| s < largest)
+            .collect(),
+        None => {
+            let factor = if config.growth_factor > 1.0 {
+                config.growth_factor
+            } else {
+                DEFAULT_GROWTH_FACTOR
+            };
+            let mut sizes = Vec::new();
+            let mut size = config.min_chunk.max(MIN_CHUNK).div_ceil(8) * 8;
+            while size < largest && sizes.len() < MAX_CLASSES - 1 {
+                sizes.push(size);
+                let grown = ((size as f64 * factor) as usize).div_ceil(8) * 8;
+                size = grown.max(size + 8);
+            }
+            sizes
+        }
+    };
+    sizes.dedup();
+    sizes.truncate(MAX_CLASSES - 1);
+    sizes.push(largest);
+    sizes
+}
+
 /// All pages, classes and large items, within a byte budget.
 #[derive(Debug)]
 pub(crate) struct Slabs {
@@ -97,21 +139,16 @@ pub(crate) struct Slabs {
 }
 
 impl Slabs {
-    /// Empty slabs that may take up to `max_bytes` (at least one page).
-    pub(crate) fn new(max_bytes: usize) -> Slabs {
-        let mut classes = Vec::new();
-        let mut size = MIN_CHUNK;
-        while size < PAGE_SIZE / 2 {
-            classes.push(Class::new(size));
-            let grown = (size + size / 8).div_ceil(8) * 8;
-            size = grown.max(size + 8);
-        }
-        // The largest slab class holds two items a page (memcached's `slab_chunk_max`).
-        classes.push(Class::new(PAGE_SIZE / 2));
-        // Large items have no chunk size of their own.
-        classes.push(Class::new(usize::MAX));
+    /// Empty slabs for `config`, which may take up to `config.max_bytes` (at least one page).
+    pub(crate) fn new(config: &super::StoreConfig) -> Slabs {
+        let classes = chunk_sizes(config)
+            .into_iter()
+            .map(Class::new)
+            // Large items have no chunk size of their own.
+            .chain(std::iter::once(Class::new(usize::MAX)))
+            .collect();
         Slabs {
-            max_bytes,
+            max_bytes: config.max_bytes.min(MAX_PAGE_BYTES),
             pages: Vec::new(),
             page_class: Vec::new(),
             released_pages: Vec::new(),
@@ -160,7 +197,7 @@ impl Slabs {
     }
 
     /// The class for an item of `size` bytes: the smallest slab class it fits, or the large
-    /// items' class.
+    /// items' class when it is larger than every chunk.
     pub(crate) fn class_for(&self, size: usize) -> usize {
         let slab_classes = &self.classes[..self.large_class()];
         slab_classes.partition_point(|c| c.chunk_size < size)
@@ -449,11 +486,18 @@ impl Slabs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::item;
+    use crate::storage::{item, StoreConfig};
+
+    fn slabs_of(max_bytes: usize) -> Slabs {
+        Slabs::new(&StoreConfig {
+            max_bytes,
+            ..StoreConfig::default()
+        })
+    }
 
     #[test]
     fn classes_fit_small_items_tightly() {
-        let slabs = Slabs::new(64 * PAGE_SIZE);
+        let slabs = slabs_of(64 * PAGE_SIZE);
         // A 16-byte key with a 32-byte value.
         let class = slabs.class_for(item::size(16, 32));
         assert_eq!(slabs.classes()[class].chunk_size, 88);
@@ -461,6 +505,34 @@ mod tests {
         assert_eq!(slabs.class_for(PAGE_SIZE / 2), largest_slab_class);
         assert_eq!(slabs.class_for(PAGE_SIZE / 2 + 1), slabs.large_class());
         assert!(slabs.classes().len() < usize::from(NO_CLASS));
+    }
+
+    #[test]
+    fn classes_follow_the_factor_the_minimum_and_explicit_sizes() {
+        let with = |config: StoreConfig| {
+            Slabs::new(&config)
+                .classes()
+                .iter()
+                .map(|c| c.chunk_size)
+                .collect::<Vec<_>>()
+        };
+        let memcached_like = with(StoreConfig {
+            growth_factor: 1.25,
+            min_chunk: 96,
+            ..StoreConfig::default()
+        });
+        assert_eq!(&memcached_like[..4], &[96, 120, 152, 192]);
+        assert_eq!(memcached_like[memcached_like.len() - 2], PAGE_SIZE / 2);
+        let explicit = with(StoreConfig {
+            slab_sizes: Some(vec![100, 200, 300]),
+            ..StoreConfig::default()
+        });
+        assert_eq!(explicit, vec![104, 200, 304, PAGE_SIZE / 2, usize::MAX]);
+        let small_max = with(StoreConfig {
+            slab_chunk_max: 16 * 1024,
+            ..StoreConfig::default()
+        });
+        assert_eq!(small_max[small_max.len() - 2], 16 * 1024);
     }
 
     #[test]
@@ -473,7 +545,7 @@ mod tests {
 
     #[test]
     fn allocation_respects_the_budget() {
-        let mut slabs = Slabs::new(2 * PAGE_SIZE);
+        let mut slabs = slabs_of(2 * PAGE_SIZE);
         let class = slabs.class_for(100_000);
         let per_page = PAGE_SIZE / slabs.classes()[class].chunk_size;
         let ids: Vec<u32> = (0..2 * per_page)
@@ -487,7 +559,7 @@ mod tests {
 
     #[test]
     fn large_items_share_the_budget_with_pages() {
-        let mut slabs = Slabs::new(3 * PAGE_SIZE);
+        let mut slabs = slabs_of(3 * PAGE_SIZE);
         let large = slabs.large_class();
         let a = slabs.alloc(large, 2 * PAGE_SIZE).expect("fits");
         assert_eq!(slabs.chunk(a).len(), 2 * PAGE_SIZE);
@@ -501,7 +573,7 @@ mod tests {
 
     #[test]
     fn released_pages_are_taken_again() {
-        let mut slabs = Slabs::new(PAGE_SIZE);
+        let mut slabs = slabs_of(PAGE_SIZE);
         let class = slabs.class_for(1000);
         let id = slabs.alloc(class, 1000).expect("first page");
         let page = slabs.page_of(id).expect("a page chunk");
@@ -517,7 +589,7 @@ mod tests {
 
     #[test]
     fn lru_orders_by_use() {
-        let mut slabs = Slabs::new(PAGE_SIZE);
+        let mut slabs = slabs_of(PAGE_SIZE);
         let class = slabs.class_for(60);
         let a = slabs.alloc(class, 60).expect("a");
         let b = slabs.alloc(class, 60).expect("b");

@@ -7,11 +7,12 @@ use proptest::prelude::*;
 
 use super::*;
 
-const BIG: StoreConfig = StoreConfig {
-    max_bytes: 256 * 1024 * 1024,
-    max_item_size: 1024 * 1024,
-    evict: true,
-};
+fn big() -> StoreConfig {
+    StoreConfig {
+        max_bytes: 256 * 1024 * 1024,
+        ..StoreConfig::default()
+    }
+}
 
 fn get(store: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
     store
@@ -75,7 +76,7 @@ type Model = HashMap<Vec<u8>, (Vec<u8>, u32, u64)>;
 proptest! {
     #[test]
     fn store_matches_a_simple_model(ops in prop::collection::vec(op(), 1..200)) {
-        let mut store = Store::new(BIG);
+        let mut store = Store::new(big());
         let mut model: Model = HashMap::new();
         let mut cas = 0u64;
         let now = 10;
@@ -167,7 +168,7 @@ proptest! {
 
 #[test]
 fn expiry_and_touch() {
-    let mut store = Store::new(BIG);
+    let mut store = Store::new(big());
     set(&mut store, b"a", b"1", 15, 10);
     assert_eq!(get(&mut store, b"a", 14), Some(b"1".to_vec()));
     assert_eq!(get(&mut store, b"a", 15), None, "expires at its time");
@@ -182,7 +183,7 @@ fn expiry_and_touch() {
 
 #[test]
 fn flush_now_and_later() {
-    let mut store = Store::new(BIG);
+    let mut store = Store::new(big());
     set(&mut store, b"a", b"1", 0, 10);
     store.flush(None, 10);
     assert_eq!(get(&mut store, b"a", 10), None);
@@ -207,7 +208,7 @@ fn flush_now_and_later() {
 
 #[test]
 fn counters_follow_memcached() {
-    let mut store = Store::new(BIG);
+    let mut store = Store::new(big());
     set(&mut store, b"n", b"100", 0, 10);
     assert!(matches!(
         store.arithmetic(b"n", false, 1, None, 10),
@@ -260,7 +261,7 @@ fn counters_follow_memcached() {
 fn evicts_least_recently_used_first() {
     let config = StoreConfig {
         max_bytes: 1024 * 1024,
-        ..BIG
+        ..big()
     };
     let mut store = Store::new(config);
     let value = [b'v'; 1000];
@@ -305,7 +306,7 @@ fn no_evict_mode_refuses() {
     let config = StoreConfig {
         max_bytes: 1024 * 1024,
         evict: false,
-        ..BIG
+        ..big()
     };
     let mut store = Store::new(config);
     let value = [b'v'; 1000];
@@ -323,7 +324,7 @@ fn no_evict_mode_refuses() {
 fn pages_move_to_where_they_are_needed() {
     let config = StoreConfig {
         max_bytes: 2 * 1024 * 1024,
-        ..BIG
+        ..big()
     };
     let mut store = Store::new(config);
     // Fill all memory with small items...
@@ -392,9 +393,9 @@ fn large_items_share_memory_with_small_ones() {
     let config = StoreConfig {
         max_bytes: 8 * 1024 * 1024,
         max_item_size: 4 * 1024 * 1024,
-        evict: true,
+        ..StoreConfig::default()
     };
-    let mut store = Store::new(config);
+    let mut store = Store::new(config.clone());
     let big = |n: u8| vec![n; 3 * 1024 * 1024];
     assert!(matches!(
         set(&mut store, b"big1", &big(1), 0, 10),
