@@ -61,8 +61,8 @@ pub use key::{check_key, check_key_default, KeyError};
 pub use limits::{item_size, DEFAULT_MAX_ITEM_SIZE, KEY_MAX_LENGTH, MAX_LINE_LENGTH};
 pub use meta::{MetaFlags, MetaOptions, MetaResponse, MetaStatus};
 pub use request::{
-    Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys, Limits,
-    LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, Store, StoreCommand, Touch,
+    AdminWords, Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys,
+    Limits, LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, Store, StoreCommand, Touch,
     Verbosity,
 };
 pub use response::{encode_value, encode_value_header, Response, ResponseDecoder, Value};

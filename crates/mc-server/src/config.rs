@@ -172,6 +172,8 @@ pub struct Config {
     pub watch_enabled: bool,
     /// The `lru_crawler` commands are available (`no_lru_crawler` turns them off).
     pub lru_crawler: bool,
+    /// `slabs reassign` may move pages (`no_slab_reassign` turns it off, and automove with it).
+    pub slab_reassign: bool,
     /// Logging verbosity (`-v`, `-vv`, `-vvv`), also changed by the `verbosity` command.
     pub verbosity: u32,
     /// The key prefix delimiter of `stats detail` (`-D`, default `:`).
@@ -215,6 +217,7 @@ impl Default for Config {
             dump_enabled: true,
             watch_enabled: true,
             lru_crawler: true,
+            slab_reassign: true,
             verbosity: 0,
             prefix_delimiter: b':',
             detail_enabled: false,

@@ -1,11 +1,15 @@
 //! What commands read besides the store: the clock, the configuration, the connection
-//! counters and the verbosity. None of it needs the store lock, and nothing here leads back
-//! to it, so a command can never deadlock by reaching for the lock it runs under.
+//! counters, the settings commands change, the event log, the connection registry and the
+//! crawler's mailbox. None of it needs the store lock, and nothing here leads back to it, so
+//! a command can never deadlock by reaching for the lock it runs under.
 
-use std::sync::atomic::AtomicU32;
-
+use crate::auth::Credentials;
+use crate::background_crawler::Crawler;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::conn_registry::ConnRegistry;
+use crate::event_log::EventLog;
+use crate::runtime_settings::RuntimeSettings;
 use crate::stats::ConnectionStats;
 
 /// The server-wide state that lives outside the store lock.
@@ -14,16 +18,34 @@ pub(crate) struct Environment {
     pub(crate) clock: Clock,
     pub(crate) config: Config,
     pub(crate) conn_stats: ConnectionStats,
-    /// The current `-v` level (the `verbosity` command changes it).
-    pub(crate) verbosity: AtomicU32,
+    /// Settings commands change at run time (verbosity among them).
+    pub(crate) runtime: RuntimeSettings,
+    /// What `watch` streams.
+    pub(crate) events: EventLog,
+    /// Open connections, for `stats conns`.
+    pub(crate) conns: ConnRegistry,
+    /// The LRU crawler's mailbox.
+    pub(crate) crawler: Crawler,
+    /// Who may authenticate (`-Y`, `-S`); empty without authentication.
+    pub(crate) credentials: Credentials,
 }
 
 impl Environment {
+    /// An environment for `config`, with no credentials loaded.
     pub(crate) fn new(config: Config) -> Environment {
+        Environment::with_credentials(config, Credentials::default())
+    }
+
+    /// An environment whose clients authenticate against `credentials`.
+    pub(crate) fn with_credentials(config: Config, credentials: Credentials) -> Environment {
         Environment {
+            credentials,
             clock: Clock::new(),
             conn_stats: ConnectionStats::default(),
-            verbosity: AtomicU32::new(config.verbosity),
+            runtime: RuntimeSettings::new(&config),
+            events: EventLog::new(config.watcher_logbuf_size as usize),
+            conns: ConnRegistry::default(),
+            crawler: Crawler::default(),
             config,
         }
     }

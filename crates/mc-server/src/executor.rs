@@ -1,9 +1,9 @@
 //! The one request loop: decode a connection's pipelined requests, run them against the store
 //! in bounded slices, and produce the answers.
 //!
-//! A TCP or Unix connection (`server::connection`) and the socket-free [`crate::harness`] (which
-//! the connection fuzz target drives) both run connections through [`Executor::run`], so the
-//! fuzzer exercises the code that serves sockets.
+//! A TCP, TLS or Unix connection (`server::connection`), a UDP datagram and the socket-free
+//! [`crate::harness`] (which the connection fuzz target drives) all run requests through
+//! [`Executor::run`], so the fuzzer exercises the code that serves sockets.
 //!
 //! Bounds, per request and not only per connection:
 //! - requests are decoded outside the store lock, at most [`QUEUE`] ahead of execution;
@@ -12,7 +12,8 @@
 //! - a request whose answer is unbounded (a multi-get naming a large value a million times, a
 //!   metadump of the whole cache) pauses at the end of a slice and resumes after the buffered
 //!   answer is written out, so a connection holds at most [`WRITE_BUDGET`] plus one item of
-//!   answer whatever it asks for, and others are served in between.
+//!   answer whatever it asks for, and others are served in between;
+//! - after `-R` requests in a row a connection lets the others of its worker run.
 
 use std::collections::VecDeque;
 
@@ -20,9 +21,13 @@ use bytes::{Buf, BytesMut};
 use mc_proto::binary::{self, Header, Status};
 use mc_proto::{Limits, Request, RequestDecoder, RequestError};
 
+use crate::client_state::ClientState;
 use crate::commands::{self, Budget, Control, Ctx, Progress, Resume};
+use crate::config::{Auth, Protocol as Binding};
 use crate::environment::Environment;
+use crate::stats::ConnectionStats;
 use crate::store_lock::{Locked, StoreLock};
+use crate::verbose_log::VerboseLog;
 
 /// Requests decoded ahead of execution.
 const QUEUE: usize = 64;
@@ -42,12 +47,18 @@ pub(crate) enum Step {
     NeedInput,
     /// The output reached the write budget: write it, then call `run` again.
     Flush,
-    /// A slice ended to let other connections in: write the output, yield, call `run` again.
+    /// A slice ended to let other connections at the store: write the output, yield the
+    /// thread, call `run` again.
     Yield,
+    /// `-R` requests ran in a row: write the output, let the worker's other connections run,
+    /// call `run` again.
+    TakeTurns,
     /// Write the output and close the connection.
     Close,
     /// Write the output, close, and stop the server (`shutdown` with `-A`).
     Shutdown,
+    /// Write the output, then stream the event log the client watches (`watch`).
+    Watch,
 }
 
 /// How the connection's first byte says it speaks.
@@ -69,9 +80,14 @@ enum SliceEnd {
     OutputFull,
     /// The step budget is spent.
     OutOfSteps,
-    /// A request closes the connection (or stops the server).
+    /// `-R` requests ran since the last read.
+    TurnOver,
+    /// A request closes the connection, stops the server or starts a watch.
     Stop(Control),
 }
+
+/// The longest `-Y` authentication line memcached waits for before giving up on a client.
+const AUTH_LINE_MAX: usize = 2048;
 
 /// One connection's request state.
 #[derive(Debug)]
@@ -82,16 +98,25 @@ pub(crate) struct Executor {
     /// A request answered in part.
     paused: Option<Resume>,
     protocol: Protocol,
+    /// The client on this connection.
+    pub(crate) client: ClientState,
+    /// Requests run since the connection last read input (for `-R`).
+    since_read: u32,
+    /// `-vv` lines gathered under the lock, printed after it is released.
+    verbose: VerboseLog,
 }
 
 impl Executor {
     /// A connection's executor, with the decoder's limits.
-    pub(crate) fn new(limits: Limits) -> Executor {
+    pub(crate) fn new(limits: Limits, client: ClientState) -> Executor {
         Executor {
             decoder: RequestDecoder::new(limits),
             queue: VecDeque::new(),
             paused: None,
             protocol: Protocol::Unknown,
+            client,
+            since_read: 0,
+            verbose: VerboseLog::default(),
         }
     }
 
@@ -106,30 +131,120 @@ impl Executor {
         out: &mut BytesMut,
     ) -> Step {
         if self.protocol == Protocol::Unknown {
-            match input.first() {
-                None => return Step::NeedInput,
-                Some(&binary::REQUEST_MAGIC) => self.protocol = Protocol::Binary,
-                Some(_) => self.protocol = Protocol::Text,
-            }
+            let Some(&first) = input.first() else {
+                return Step::NeedInput;
+            };
+            self.protocol = match (env.config.protocol, first) {
+                (Binding::Ascii, _) => Protocol::Text,
+                (Binding::Binary, _) | (Binding::Auto, binary::REQUEST_MAGIC) => Protocol::Binary,
+                (Binding::Auto, _) => Protocol::Text,
+            };
+        }
+        if let Some(info) = &self.client.info {
+            info.touch(env.clock.now());
         }
         if self.protocol == Protocol::Binary {
             return refuse_binary(input, out);
+        }
+        if !self.client.authenticated {
+            if let Auth::Ascii { .. } = env.config.auth {
+                if let Some(step) = self.ascii_auth(input, env, out) {
+                    return step;
+                }
+                if !self.client.authenticated {
+                    return Step::NeedInput;
+                }
+            }
         }
         loop {
             if self.paused.is_none() && self.queue.is_empty() {
                 self.decode(input);
                 if self.queue.is_empty() {
+                    self.since_read = 0;
                     return Step::NeedInput;
                 }
             }
-            match self.run_slice(store, env, out) {
+            let end = self.run_slice(store, env, out);
+            self.verbose.print();
+            match end {
                 SliceEnd::Drained => continue,
                 SliceEnd::OutputFull => return Step::Flush,
                 SliceEnd::OutOfSteps => return Step::Yield,
+                SliceEnd::TurnOver => {
+                    self.since_read = 0;
+                    ConnectionStats::add(&env.conn_stats.conn_yields, 1);
+                    return Step::TakeTurns;
+                }
                 SliceEnd::Stop(Control::Shutdown) => return Step::Shutdown,
+                SliceEnd::Stop(Control::Watch) => return Step::Watch,
                 SliceEnd::Stop(_) => return Step::Close,
             }
         }
+    }
+
+    /// memcached's `-Y` handshake: before anything else, the client sends
+    /// `set <any key> <flags> <exptime> <bytes>\r\n<user> <password>\r\n`. Answers `STORED` and
+    /// marks the client authenticated, or answers an error. Returns a step when the
+    /// connection must stop here, `None` to go on.
+    fn ascii_auth(
+        &mut self,
+        input: &mut BytesMut,
+        env: &Environment,
+        out: &mut BytesMut,
+    ) -> Option<Step> {
+        let stats = &env.conn_stats;
+        while !self.client.authenticated {
+            let Some(end) = input.iter().position(|&b| b == b'\n') else {
+                // A client that sends this much without a line is not authenticating.
+                return (input.len() > AUTH_LINE_MAX).then_some(Step::Close);
+            };
+            let line = &input[..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let words: Vec<&[u8]> = line
+                .split(|&b| b == b' ')
+                .filter(|w| !w.is_empty())
+                .collect();
+            let size = match words.as_slice() {
+                [b"set", _, _, _, size, ..] => mc_proto::numbers::parse_u32(size),
+                _ => None,
+            };
+            let Some(size) = size.map(|s| s as usize) else {
+                input.advance(end + 1);
+                out.extend_from_slice(b"CLIENT_ERROR unauthenticated\r\n");
+                continue;
+            };
+            if size + 2 > AUTH_LINE_MAX {
+                out.extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
+                return Some(Step::Close);
+            }
+            let total = end + 1 + size + 2;
+            if input.len() < total {
+                return None;
+            }
+            let token = input[end + 1..total].to_vec();
+            input.advance(total);
+            if !token.ends_with(b"\r\n") {
+                out.extend_from_slice(b"CLIENT_ERROR bad command line termination\r\n");
+                continue;
+            }
+            let words: Vec<&[u8]> = token[..size]
+                .split(|&b| b == b' ')
+                .filter(|w| !w.is_empty())
+                .collect();
+            let [user, password, ..] = words.as_slice() else {
+                out.extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
+                continue;
+            };
+            ConnectionStats::add(&stats.auth_cmds, 1);
+            if env.credentials.check(user, password) {
+                self.client.authenticated = true;
+                out.extend_from_slice(b"STORED\r\n");
+            } else {
+                ConnectionStats::add(&stats.auth_errors, 1);
+                out.extend_from_slice(b"CLIENT_ERROR authentication failure\r\n");
+            }
+        }
+        None
     }
 
     /// Decode up to [`QUEUE`] requests, stopping after one that closes the connection.
@@ -169,25 +284,46 @@ impl Executor {
         out: &mut BytesMut,
     ) -> SliceEnd {
         let mut budget = Budget::new(SLICE_STEPS, WRITE_BUDGET);
+        let verbose = env.runtime.verbosity() >= 2;
+        let turn = env.config.reqs_per_event.max(1);
+        let Locked {
+            store,
+            counters,
+            prefixes,
+        } = locked;
         let mut ctx = Ctx {
-            store: &mut locked.store,
-            counters: &mut locked.counters,
+            store,
+            counters,
+            prefixes,
+            client: &mut self.client,
             now: env.clock.now(),
             env,
             out,
             budget: &mut budget,
         };
         loop {
+            let answered_from = ctx.out.len();
             let progress = if let Some(paused) = self.paused.take() {
                 commands::resume(paused, &mut ctx)
             } else if let Some(next) = self.queue.pop_front() {
+                self.since_read += 1;
                 match next {
-                    Ok(request) => commands::execute(request, &mut ctx),
+                    Ok(request) => {
+                        if verbose {
+                            self.verbose.request(ctx.client.id, &request);
+                        }
+                        commands::execute(request, &mut ctx)
+                    }
                     Err(error) => Progress::Done(commands::reject(error, &mut ctx)),
                 }
             } else {
                 return SliceEnd::Drained;
             };
+            ctx.observe_evictions();
+            if verbose {
+                self.verbose
+                    .answers(ctx.client.id, &ctx.out[answered_from..]);
+            }
             match progress {
                 Progress::Done(Control::Continue) => {}
                 Progress::Done(stop) => {
@@ -201,6 +337,9 @@ impl Executor {
             }
             if ctx.budget.exhausted(ctx.out) {
                 return SliceEnd::OutOfSteps;
+            }
+            if self.since_read >= turn && (self.paused.is_some() || !self.queue.is_empty()) {
+                return SliceEnd::TurnOver;
             }
         }
     }

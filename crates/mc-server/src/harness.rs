@@ -1,12 +1,17 @@
 //! A whole connection without a socket: bytes in, the server's answer out, against a real
 //! store. It runs the same executor a TCP connection runs, slice by slice, so the
-//! connection fuzz target and tests exercise the code that serves sockets.
+//! connection fuzz target and tests exercise the code that serves sockets. Crawls that
+//! `lru_crawler crawl` asks for run inline, at the end of the feed that asked.
+
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use mc_proto::Limits;
 
-use crate::config::Config;
+use crate::client_state::ClientState;
+use crate::config::{Auth, Config};
 use crate::environment::Environment;
+use crate::event_log::Watcher;
 use crate::executor::{Executor, Step};
 use crate::store_lock::StoreLock;
 
@@ -20,6 +25,7 @@ pub struct Harness {
     executor: Executor,
     input: BytesMut,
     closed: bool,
+    watching: Option<Arc<Watcher>>,
     largest_write: usize,
 }
 
@@ -30,20 +36,30 @@ impl Harness {
             max_item_size: config.store.max_item_size,
             ..Limits::default()
         };
+        let client = ClientState {
+            id: 1,
+            authenticated: config.auth == Auth::None,
+            ..ClientState::default()
+        };
         Harness {
-            store: StoreLock::new(config.store.clone()),
+            store: StoreLock::for_config(&config),
             env: Environment::new(config),
-            executor: Executor::new(limits),
+            executor: Executor::new(limits, client),
             input: BytesMut::new(),
             closed: false,
+            watching: None,
             largest_write: 0,
         }
     }
 
     /// Send bytes; returns what the server answers to them. Once the server has closed the
-    /// connection, nothing more is read.
+    /// connection, nothing more is read; once it streams a `watch` log, input is ignored and
+    /// each feed returns the log lines queued since the last.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
         let mut answer = Vec::new();
+        if let Some(watcher) = &self.watching {
+            return watcher.take();
+        }
         if self.closed {
             return answer;
         }
@@ -59,12 +75,25 @@ impl Harness {
             out.clear();
             match step {
                 Step::NeedInput => break,
-                Step::Flush | Step::Yield => {}
+                Step::Flush | Step::Yield | Step::TakeTurns => {}
+                Step::Watch => {
+                    let watcher = self.executor.client.watcher.clone();
+                    if let Some(watcher) = &watcher {
+                        answer.extend_from_slice(&watcher.take());
+                    }
+                    self.watching = watcher;
+                    break;
+                }
                 Step::Close | Step::Shutdown => {
                     self.closed = true;
                     break;
                 }
             }
+        }
+        while let Some(classes) = self.env.crawler.take_job() {
+            self.env
+                .crawler
+                .crawl(classes, &self.store, &self.env, false, || false);
         }
         answer
     }
@@ -88,5 +117,13 @@ impl Harness {
     /// per-connection memory a request can make the server use for its answer.
     pub fn largest_write(&self) -> usize {
         self.largest_write
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(watcher) = &self.watching {
+            self.env.events.detach(watcher);
+        }
     }
 }

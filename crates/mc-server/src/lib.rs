@@ -27,18 +27,26 @@
 //! against the store), `executor` (the request loop every connection runs, in bounded slices
 //! under the store lock), `server` (sockets and event loops).
 
+pub mod auth;
+mod background_crawler;
 pub mod cli;
+mod client_state;
 pub mod clock;
 mod commands;
 pub mod config;
+mod conn_registry;
 mod environment;
+mod event_log;
 mod executor;
 pub mod harness;
 pub mod pid_file;
+mod prefix_stats;
+pub mod runtime_settings;
 mod server;
 pub mod stats;
 pub mod storage;
 mod store_lock;
+mod verbose_log;
 
 pub use config::Config;
 pub use server::{RunningServer, Server, ServerError, ShutdownHandle};

@@ -1,10 +1,10 @@
 //! Server-wide counters: the ones kept per connection event (atomics) and the per-command ones
 //! kept beside the store under its lock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Connection and traffic counters, shared by all threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConnectionStats {
     /// Open connections.
     pub curr_connections: AtomicU64,
@@ -16,6 +16,51 @@ pub struct ConnectionStats {
     pub bytes_read: AtomicU64,
     /// Bytes written to clients.
     pub bytes_written: AtomicU64,
+    /// Authentication attempts (SASL or `-Y`).
+    pub auth_cmds: AtomicU64,
+    /// Failed authentication attempts.
+    pub auth_errors: AtomicU64,
+    /// Times a connection stopped after `-R` requests to let others run.
+    pub conn_yields: AtomicU64,
+    /// Whether the listeners accept (false while `-c` is reached with `no_maxconns_fast`).
+    pub accepting_conns: AtomicBool,
+    /// Times accepting stopped because of `-c`.
+    pub listen_disabled_num: AtomicU64,
+    /// Microseconds spent not accepting.
+    pub time_in_listen_disabled_us: AtomicU64,
+    /// Read and write buffers lent to active connections.
+    pub read_buf_count: AtomicU64,
+    /// TLS handshakes that failed.
+    pub ssl_handshake_errors: AtomicU64,
+    /// TLS sessions created that clients may resume.
+    pub ssl_new_sessions: AtomicU64,
+    /// Server time the TLS certificate was last loaded.
+    pub ssl_cert_loaded_at: AtomicU64,
+    /// Connections closed for idling past `idle_timeout`.
+    pub idle_kicks: AtomicU64,
+}
+
+impl Default for ConnectionStats {
+    fn default() -> Self {
+        ConnectionStats {
+            curr_connections: AtomicU64::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            auth_cmds: AtomicU64::new(0),
+            auth_errors: AtomicU64::new(0),
+            conn_yields: AtomicU64::new(0),
+            accepting_conns: AtomicBool::new(true),
+            listen_disabled_num: AtomicU64::new(0),
+            time_in_listen_disabled_us: AtomicU64::new(0),
+            read_buf_count: AtomicU64::new(0),
+            ssl_handshake_errors: AtomicU64::new(0),
+            ssl_new_sessions: AtomicU64::new(0),
+            ssl_cert_loaded_at: AtomicU64::new(0),
+            idle_kicks: AtomicU64::new(0),
+        }
+    }
 }
 
 impl ConnectionStats {
@@ -25,6 +70,26 @@ impl ConnectionStats {
 
     pub(crate) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// `stats reset`: zero the event counters (not the gauges such as open connections).
+    pub(crate) fn reset(&self) {
+        for counter in [
+            &self.total_connections,
+            &self.rejected_connections,
+            &self.bytes_read,
+            &self.bytes_written,
+            &self.auth_cmds,
+            &self.auth_errors,
+            &self.conn_yields,
+            &self.listen_disabled_num,
+            &self.time_in_listen_disabled_us,
+            &self.ssl_handshake_errors,
+            &self.ssl_new_sessions,
+            &self.idle_kicks,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
     }
 }
 

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::config::Config;
+use crate::prefix_stats::PrefixStats;
 use crate::stats::CommandStats;
 use crate::storage::{Store, StoreConfig};
 
@@ -22,6 +24,8 @@ use crate::storage::{Store, StoreConfig};
 pub(crate) struct Locked {
     pub(crate) store: Store,
     pub(crate) counters: CommandStats,
+    /// Per-prefix counts (`stats detail`), updated by the commands under this lock.
+    pub(crate) prefixes: PrefixStats,
 }
 
 /// The shared store.
@@ -77,11 +81,19 @@ impl StoreGuard<'_> {
 }
 
 impl StoreLock {
+    /// The store a server with `config` starts with.
+    pub(crate) fn for_config(config: &Config) -> StoreLock {
+        let lock = StoreLock::new(config.store.clone());
+        lock.lock().store.track_sizes(config.track_sizes);
+        lock
+    }
+
     pub(crate) fn new(config: StoreConfig) -> StoreLock {
         StoreLock {
             locked: Mutex::new(Locked {
                 store: Store::new(config),
                 counters: CommandStats::default(),
+                prefixes: PrefixStats::default(),
             }),
             poisoned: AtomicBool::new(false),
         }
@@ -104,6 +116,7 @@ impl StoreLock {
             let config = guard.store.config().clone();
             guard.store = Store::new(config);
             guard.counters = CommandStats::default();
+            guard.prefixes = PrefixStats::default();
             self.poisoned.store(false, Ordering::Relaxed);
         }
         StoreGuard {

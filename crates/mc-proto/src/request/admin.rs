@@ -1,4 +1,5 @@
-//! Administrative commands: `verbosity`, `stats`, `shutdown`, `cache_memlimit`.
+//! Administrative commands: `verbosity`, `stats`, `shutdown`, `cache_memlimit`, `lru_crawler`,
+//! `watch`, `slabs`, `lru`, `refresh_certs`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -153,6 +154,43 @@ impl LruCrawler {
     /// Append the wire form.
     pub fn encode(&self, dst: &mut BytesMut) {
         dst.put_slice(b"lru_crawler");
+        for arg in &self.args {
+            dst.put_u8(b' ');
+            dst.put_slice(arg);
+        }
+        dst.put_slice(b"\r\n");
+    }
+}
+
+/// The admin commands that are a name and words: `watch [types...]`, `slabs <reassign|automove>
+/// ...`, `lru <tune|mode|temp_ttl> ...`, `refresh_certs`. Their words are interpreted by the
+/// server, which owns the settings they change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminWords {
+    /// The words after the command name.
+    pub args: Vec<Bytes>,
+}
+
+impl AdminWords {
+    pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> AdminWords {
+        AdminWords {
+            args: Stats::parse(line, tokens).args,
+        }
+    }
+
+    /// The words as byte strings.
+    pub fn words(&self) -> Vec<&[u8]> {
+        self.args.iter().map(|a| &a[..]).collect()
+    }
+
+    /// True when the last word is `noreply`.
+    pub fn noreply(&self) -> bool {
+        self.args.last().is_some_and(|a| &a[..] == b"noreply")
+    }
+
+    /// Append the wire form: `name`, then the words.
+    pub fn encode(&self, name: &[u8], dst: &mut BytesMut) {
+        dst.put_slice(name);
         for arg in &self.args {
             dst.put_u8(b' ');
             dst.put_slice(arg);

@@ -3,8 +3,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, LruCrawler,
-    Request, ShutdownMode, Stats, Store, StoreCommand, Touch, Verbosity,
+    AdminWords, Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand,
+    LruCrawler, Request, ShutdownMode, Stats, Store, StoreCommand, Touch, Verbosity,
 };
 use crate::error::{RequestError, RequestErrorKind};
 use crate::limits::{item_size, DEFAULT_MAX_ITEM_SIZE, MAX_LINE_LENGTH};
@@ -220,6 +220,11 @@ impl RequestDecoder {
             b"stats" => done(Request::Stats(Stats::parse(&line, &tokens))),
             b"shutdown" => done(Request::Shutdown(ShutdownMode::parse(&line, &tokens))),
             b"lru_crawler" => done(Request::LruCrawler(LruCrawler::parse(&line, &tokens))),
+            b"watch" => done(Request::Watch(AdminWords::parse(&line, &tokens))),
+            b"slabs" => done(Request::Slabs(AdminWords::parse(&line, &tokens))),
+            // memcached wants at least one word after `lru`.
+            b"lru" if tokens.count() >= 2 => done(Request::Lru(AdminWords::parse(&line, &tokens))),
+            b"refresh_certs" => done(Request::RefreshCerts),
             b"cache_memlimit" => done(Request::CacheMemlimit(CacheMemlimit::parse(
                 &line, &tokens,
             )?)),

@@ -12,7 +12,7 @@ mod retrieval;
 mod storage;
 mod touch;
 
-pub use admin::{CacheMemlimit, LruCrawler, ShutdownMode, Stats, Verbosity};
+pub use admin::{AdminWords, CacheMemlimit, LruCrawler, ShutdownMode, Stats, Verbosity};
 pub use arithmetic::{Arithmetic, ArithmeticOp};
 pub use decoder::{Limits, RequestDecoder};
 pub use delete::Delete;
@@ -54,6 +54,14 @@ pub enum Request {
     CacheMemlimit(CacheMemlimit),
     /// `lru_crawler <args...>` (`metadump all`: list every item).
     LruCrawler(LruCrawler),
+    /// `watch [types...]`: stream the server's log lines to this connection.
+    Watch(AdminWords),
+    /// `slabs reassign <src> <dst>`, `slabs automove <0|1|2>`.
+    Slabs(AdminWords),
+    /// `lru tune|mode|temp_ttl ...`: segmented-LRU tuning.
+    Lru(AdminWords),
+    /// `refresh_certs`: reload the TLS certificate and key.
+    RefreshCerts,
     /// Meta get: `mg <key> <flags>*`.
     MetaGet(MetaGet),
     /// Meta set: `ms <key> <datalen> <flags>*` with a data block.
@@ -88,6 +96,10 @@ impl Request {
             Request::Shutdown(mode) => mode.encode(dst),
             Request::CacheMemlimit(r) => r.encode(dst),
             Request::LruCrawler(r) => r.encode(dst),
+            Request::Watch(r) => r.encode(b"watch", dst),
+            Request::Slabs(r) => r.encode(b"slabs", dst),
+            Request::Lru(r) => r.encode(b"lru", dst),
+            Request::RefreshCerts => dst.put_slice(b"refresh_certs\r\n"),
             Request::MetaGet(r) => r.encode(dst),
             Request::MetaSet(r) => r.encode(dst),
             Request::MetaDelete(r) => r.encode(dst),

@@ -139,8 +139,10 @@ fn apply_one(
             tuning.hashpower_init = v as u32;
         }
         "no_hashexpand" => ignored("the hash index must grow with the items it holds (open addressing)"),
-        "slab_reassign" | "no_slab_reassign" => {
-            ignored("pages are always movable here; `slab_automove` and `slabs reassign` control moving them")
+        "slab_reassign" => config.slab_reassign = true,
+        "no_slab_reassign" => {
+            config.slab_reassign = false;
+            config.store.automove = false;
         }
         "slab_automove" => {
             let v = match value {
@@ -272,6 +274,7 @@ fn apply_one(
                 config.store.slab_chunk_max = crate::storage::PAGE_SIZE;
             }
             config.store.automove = false;
+            config.slab_reassign = false;
             config.maxconns_fast = false;
             config.lru_crawler = false;
             tuning.lru_maintainer = false;

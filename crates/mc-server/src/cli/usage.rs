@@ -86,7 +86,8 @@ by `stats settings`.
    - slab_chunk_max:      largest slab chunk in bytes (default: 524288)
    - slab_sizes:          explicit chunk sizes, '-' separated
    - slab_automove:       0 turns off moving pages to classes that need them (default: 1)
-   - slab_reassign, slab_automove_ratio, slab_automove_window: (accepted)
+   - no_slab_reassign:    refuse `slabs reassign` and never move pages between classes
+   - slab_automove_ratio, slab_automove_window: (accepted)
    - watcher_logbuf_size: kilobytes of log a watcher may have pending (default: 256)
    - worker_logbuf_size:  (accepted) size of per-worker log buffers
    - track_sizes:         enable `stats sizes`

@@ -1,18 +1,22 @@
 //! `flush_all`, `version`, `verbosity`, `shutdown`, `cache_memlimit`.
 
-use std::sync::atomic::Ordering;
-
 use bytes::BufMut;
 use mc_proto::{CacheMemlimit, FlushAll, ShutdownMode, Verbosity};
 
 use super::{Control, Ctx};
+use crate::runtime_settings::{RuntimeSettings, MAX_VERBOSITY};
 
 /// The memcached version we answer with. Clients and tools (memccapable among them) read it to
 /// pick protocol features, so it names the memcached release whose protocol we implement.
 pub(crate) const PROTOCOL_VERSION: &str = "1.6.18";
 
 pub(crate) fn flush_all(request: FlushAll, ctx: &mut Ctx<'_>) -> Control {
+    // Counted even when refused, as memcached counts it.
     ctx.counters.cmd_flush += 1;
+    if !ctx.env.config.flush_enabled {
+        ctx.reply(request.noreply, b"CLIENT_ERROR flush_all not allowed\r\n");
+        return Control::Continue;
+    }
     let at = match request.delay {
         Some(delay) if delay > 0 => Some(ctx.expiry(delay)),
         _ => None,
@@ -30,10 +34,7 @@ pub(crate) fn version(ctx: &mut Ctx<'_>) -> Control {
 }
 
 pub(crate) fn verbosity(request: Verbosity, ctx: &mut Ctx<'_>) -> Control {
-    // memcached caps the level at its maximum of 2.
-    ctx.env
-        .verbosity
-        .store(request.level.min(2), Ordering::Relaxed);
+    RuntimeSettings::set(&ctx.env.runtime.verbosity, request.level.min(MAX_VERBOSITY));
     ctx.reply(request.noreply, b"OK\r\n");
     Control::Continue
 }
@@ -66,5 +67,11 @@ pub(crate) fn cache_memlimit(request: CacheMemlimit, ctx: &mut Ctx<'_>) -> Contr
         b"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n"
     };
     ctx.reply(request.noreply, line);
+    Control::Continue
+}
+
+/// `refresh_certs`: without TLS, memcached's answer.
+pub(crate) fn refresh_certs(ctx: &mut Ctx<'_>) -> Control {
+    ctx.out.put_slice(b"Error TLS not enabled\r\n");
     Control::Continue
 }

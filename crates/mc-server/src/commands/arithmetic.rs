@@ -11,6 +11,7 @@ pub(crate) fn arithmetic(request: Arithmetic, ctx: &mut Ctx<'_>) -> Control {
     let status = ctx
         .store
         .arithmetic(&request.key, incr, request.delta, None, ctx.now);
+    ctx.observe_lookup(&request.key);
     if request.noreply {
         return Control::Continue;
     }

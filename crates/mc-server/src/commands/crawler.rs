@@ -1,5 +1,7 @@
-//! `lru_crawler metadump <all|hash|ids>`: list every live item in memcached's format (a full
-//! key scan, used by tools that back up or inspect a cache).
+//! `lru_crawler`: `metadump <all|hash|ids>` lists every live item in memcached's format (a
+//! full key scan, used by tools that back up or inspect a cache); `crawl <all|ids>` asks the
+//! background crawler to reclaim dead items; `enable`, `disable`, `sleep` and `tocrawl`
+//! tune it.
 //!
 //! The dump walks the store in slices of the executor's budget ([`crate::storage::Store::scan`]),
 //! so the lock is released between slices and other clients are served meanwhile, and its
@@ -8,9 +10,13 @@
 use std::fmt::Write as _;
 
 use bytes::BufMut;
+use mc_proto::numbers::parse_u32;
 use mc_proto::LruCrawler;
 
 use super::{Control, Ctx, Progress, Resume};
+use crate::background_crawler::Busy;
+use crate::event_log::uri_encode;
+use crate::runtime_settings::RuntimeSettings;
 use crate::storage::{Item, ScanCursor};
 
 /// A metadump in progress.
@@ -23,7 +29,22 @@ pub(crate) struct Metadump {
 
 pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
     let args: Vec<&[u8]> = request.args.iter().map(|a| &a[..]).collect();
+    let runtime = &ctx.env.runtime;
+    let enabled = RuntimeSettings::on(&runtime.lru_crawler);
     let line: &[u8] = match args.as_slice() {
+        [b"crawl", _] | [b"metadump", _] if !enabled => b"CLIENT_ERROR lru crawler disabled\r\n",
+        [b"crawl", which] => match parse_classes(which, ctx.store.class_count()) {
+            Some(classes) => match ctx.env.crawler.request(classes) {
+                Ok(()) => b"OK\r\n",
+                Err(Busy) => b"BUSY currently processing crawler request\r\n",
+            },
+            None => b"BADCLASS invalid class id\r\n",
+        },
+        [b"metadump", _] if !ctx.env.config.dump_enabled => b"ERROR metadump not allowed\r\n",
+        // Answers still waiting to be written would end up inside the dump.
+        [b"metadump", _] if !ctx.out.is_empty() => {
+            b"ERROR cannot pipeline other commands before metadump\r\n"
+        }
         [b"metadump", which] => match parse_classes(which, ctx.store.class_count()) {
             Some(classes) => {
                 let dump = Metadump {
@@ -34,8 +55,29 @@ pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
             }
             None => b"BADCLASS invalid class id\r\n",
         },
-        // The crawler's scheduling knobs have nothing to schedule here: items are reclaimed
-        // when met, and at the cold end of each class when memory is needed.
+        [b"tocrawl", n] => match parse_u32(n) {
+            Some(n) => {
+                RuntimeSettings::set(&runtime.lru_crawler_tocrawl, n);
+                b"OK\r\n"
+            }
+            None => b"CLIENT_ERROR bad command line format\r\n",
+        },
+        [b"sleep", n] => match parse_u32(n) {
+            Some(n) if n > 1_000_000 => b"CLIENT_ERROR sleep must be one second or less\r\n",
+            Some(n) => {
+                RuntimeSettings::set(&runtime.lru_crawler_sleep, n);
+                b"OK\r\n"
+            }
+            None => b"CLIENT_ERROR bad command line format\r\n",
+        },
+        [b"enable"] => {
+            RuntimeSettings::set(&runtime.lru_crawler, true);
+            b"OK\r\n"
+        }
+        [b"disable"] => {
+            RuntimeSettings::set(&runtime.lru_crawler, false);
+            b"OK\r\n"
+        }
         _ => b"ERROR\r\n",
     };
     ctx.out.put_slice(line);
@@ -108,17 +150,6 @@ pub(crate) fn metadump(mut dump: Metadump, ctx: &mut Ctx<'_>) -> Progress {
         None => {
             out.put_slice(b"END\r\n");
             Progress::Done(Control::Continue)
-        }
-    }
-}
-
-/// memcached's `uriencode`: everything but unreserved URI characters becomes `%XX`.
-fn uri_encode(key: &[u8], out: &mut String) {
-    for &b in key {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
         }
     }
 }

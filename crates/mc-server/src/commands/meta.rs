@@ -116,6 +116,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
         .store
         .get(&request.key, now, access)
         .map(|item| (item.id(), item.fetched(), item.last_access()));
+    ctx.observe_get(&request.key);
     let mut created = false;
     let found = match (found, options.vivify_ttl) {
         (Some(found), _) => Some(found),
@@ -225,6 +226,7 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
         ..Write::new(command, &request.key, &request.data)
     };
     let status = ctx.store.store(&write, ctx.now);
+    ctx.observe_store(&request.key, command, status, exptime, request.data.len());
     let (code, cas): (&[u8], u64) = match status {
         StoreStatus::Stored(cas) => (b"HD", cas),
         StoreStatus::NotStored => (b"NS", 0),
@@ -273,6 +275,7 @@ pub(crate) fn delete(request: MetaDelete, ctx: &mut Ctx<'_>) -> Control {
     } else {
         ctx.store.delete(&request.key, options.compare_cas, ctx.now)
     };
+    ctx.observe_delete(&request.key);
     let code: &[u8] = match status {
         DeleteStatus::Deleted if options.quiet => return Control::Continue,
         DeleteStatus::Deleted => b"HD",
@@ -296,6 +299,7 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
         options.compare_cas,
         now,
     );
+    ctx.observe_lookup(&request.key);
     let (id, value, created) = match status {
         ArithStatus::Done { value, id, .. } => (id, value, false),
         ArithStatus::NotFound if options.vivify_ttl.is_some() => {

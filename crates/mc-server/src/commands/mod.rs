@@ -11,20 +11,27 @@ mod admin;
 mod arithmetic;
 mod crawler;
 mod delete;
+mod lru;
 mod meta;
+mod observe;
 mod retrieval;
+mod slabs;
 mod stats;
 mod storage;
 mod touch;
+mod watch;
 
 use bytes::{BufMut, BytesMut};
 use mc_proto::{Request, RequestError, RequestErrorKind};
 
+use crate::client_state::ClientState;
 use crate::environment::Environment;
+use crate::prefix_stats::PrefixStats;
 use crate::stats::CommandStats;
 use crate::storage::Store;
 
 pub(crate) use crawler::Metadump;
+pub(crate) use stats::{Cachedump, ConnsDump, DetailDump};
 
 /// What the connection does after a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,8 @@ pub(crate) enum Control {
     Close,
     /// Flush, close, and stop the server (`shutdown` with `-A`).
     Shutdown,
+    /// Flush, then stream the event log the client now watches ([`ClientState::watcher`]).
+    Watch,
 }
 
 /// How far a command got.
@@ -53,6 +62,12 @@ pub(crate) enum Resume {
     Get(mc_proto::Get),
     /// A metadump with its place in the walk.
     Metadump(Metadump),
+    /// A `stats cachedump` with its place in the walk.
+    Cachedump(Cachedump),
+    /// A `stats conns` with the next connection to list.
+    Conns(ConnsDump),
+    /// A `stats detail dump` with the next prefix to list.
+    Detail(DetailDump),
 }
 
 /// How much one slice of work under the lock may do before the executor releases the lock:
@@ -96,6 +111,10 @@ impl Budget {
 pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a mut Store,
     pub(crate) counters: &'a mut CommandStats,
+    /// Per-prefix counts for `stats detail`.
+    pub(crate) prefixes: &'a mut PrefixStats,
+    /// The client on this connection.
+    pub(crate) client: &'a mut ClientState,
     /// Server time of this slice.
     pub(crate) now: u32,
     pub(crate) env: &'a Environment,
@@ -123,6 +142,7 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
     let control = match request {
         Request::Get(r) => return retrieval::get(r, ctx),
         Request::LruCrawler(r) => return crawler::lru_crawler(r, ctx),
+        Request::Stats(r) => return stats::stats(r, ctx),
         Request::Store(r) => storage::store(r, ctx),
         Request::Delete(r) => delete::delete(r, ctx),
         Request::Arithmetic(r) => arithmetic::arithmetic(r, ctx),
@@ -131,7 +151,10 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
         Request::Version => admin::version(ctx),
         Request::Verbosity(r) => admin::verbosity(r, ctx),
         Request::Quit => Control::Close,
-        Request::Stats(r) => stats::stats(r, ctx),
+        Request::Watch(r) => watch::watch(r, ctx),
+        Request::Slabs(r) => slabs::slabs(r, ctx),
+        Request::Lru(r) => lru::lru(r, ctx),
+        Request::RefreshCerts => admin::refresh_certs(ctx),
         Request::Shutdown(mode) => admin::shutdown(mode, ctx),
         Request::CacheMemlimit(r) => admin::cache_memlimit(r, ctx),
         Request::MetaGet(r) => meta::get(r, ctx),
@@ -152,6 +175,9 @@ pub(crate) fn resume(paused: Resume, ctx: &mut Ctx<'_>) -> Progress {
     match paused {
         Resume::Get(r) => retrieval::get(r, ctx),
         Resume::Metadump(m) => crawler::metadump(m, ctx),
+        Resume::Cachedump(d) => stats::cachedump(d, ctx),
+        Resume::Conns(d) => stats::conns(d, ctx),
+        Resume::Detail(d) => stats::detail_dump(d, ctx),
     }
 }
 

@@ -44,6 +44,7 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
             ctx.out.put_slice(value);
             ctx.out.put_slice(b"\r\n");
         }
+        ctx.observe_get(key);
     }
     if let Some(start) = answered {
         request.keys.skip_to(start);

@@ -15,6 +15,13 @@ pub(crate) fn store(request: StoreRequest, ctx: &mut Ctx<'_>) -> Control {
         ..Write::new(request.command, &request.key, &request.data)
     };
     let status = ctx.store.store(&write, ctx.now);
+    ctx.observe_store(
+        &request.key,
+        request.command,
+        status,
+        exptime,
+        request.data.len(),
+    );
     let line: &[u8] = match status {
         StoreStatus::Stored(_) => b"STORED\r\n",
         StoreStatus::NotStored => b"NOT_STORED\r\n",

@@ -5,14 +5,21 @@
 //! socket wait happens between slices.
 
 use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use mc_proto::Limits;
 
 use super::stream::{Accepted, Stream};
 use super::ConnectionSlot;
+use crate::client_state::ClientState;
+use crate::config::Auth;
+use crate::conn_registry::{ConnInfo, ConnState};
+use crate::event_log::{kind, Watcher};
 use crate::executor::{Executor, Step};
 use crate::stats::ConnectionStats;
+use crate::verbose_log::VerboseLog;
 
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 16 * 1024;
@@ -48,51 +55,187 @@ fn return_buffer(mut buf: BytesMut) {
     });
 }
 
-/// Serve one accepted connection until it closes. `slot` holds its place in the `-c` count
-/// and gives it back when dropped.
-pub(crate) async fn serve(accepted: Accepted, slot: ConnectionSlot) {
-    if let Ok(stream) = Stream::register(accepted) {
-        if let Err(e) = run(stream, &slot).await {
-            tracing::debug!("connection closed: {e}");
+/// Counts the two buffers a connection borrows while active in `read_buf_count`, and gives
+/// the count back however the connection ends.
+struct LentBuffers<'a> {
+    gauge: &'a std::sync::atomic::AtomicU64,
+    lent: bool,
+}
+
+impl LentBuffers<'_> {
+    fn lend(&mut self) {
+        if !self.lent {
+            ConnectionStats::add(self.gauge, 2);
+            self.lent = true;
+        }
+    }
+
+    fn give_back(&mut self) {
+        if self.lent {
+            self.gauge
+                .fetch_sub(2, std::sync::atomic::Ordering::Relaxed);
+            self.lent = false;
         }
     }
 }
 
-async fn run(mut stream: Stream, slot: &ConnectionSlot) -> std::io::Result<()> {
+impl Drop for LentBuffers<'_> {
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
+/// Why a connection ended, in memcached's `conn_close` log terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Error,
+    Normal,
+    IdleTimeout,
+    Shutdown,
+}
+
+impl Ending {
+    fn name(self) -> &'static str {
+        match self {
+            Ending::Error => "error",
+            Ending::Normal => "normal",
+            Ending::IdleTimeout => "idle_timeout",
+            Ending::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Serve one accepted connection until it closes. `slot` holds its place in the `-c` count
+/// and gives it back when dropped.
+pub(crate) async fn serve(accepted: Accepted, slot: ConnectionSlot) {
+    let shared = slot.shared().clone();
+    let env = &shared.env;
+    let (id, peer, local) = accepted.describe();
+    let stream = match Stream::register(accepted, env).await {
+        Ok(stream) => stream,
+        Err(e) => {
+            tracing::debug!("connection not set up: {e}");
+            return;
+        }
+    };
+    let info = env.conns.open(id, peer, local, env.clock.now());
+    if env.runtime.verbosity() >= 2 {
+        VerboseLog::event(id, "new auto-negotiating client connection");
+    }
+    log_connection(&info, env, None);
+    let ending = match run(stream, &slot, &info).await {
+        Ok(ending) => ending,
+        Err(e) => {
+            tracing::debug!("connection closed: {e}");
+            Ending::Error
+        }
+    };
+    if env.runtime.verbosity() >= 2 {
+        VerboseLog::event(id, "connection closed.");
+    }
+    log_connection(&info, env, Some(ending));
+    env.conns.close(&info);
+}
+
+/// `watch connevents`: `conn_new` when `ending` is `None`, else `conn_close`.
+fn log_connection(info: &ConnInfo, env: &crate::environment::Environment, ending: Option<Ending>) {
+    env.events.log(kind::CONNEVENTS, |line| {
+        let (transport, rest) = info.peer.split_once(':').unwrap_or(("tcp", &info.peer));
+        let (rip, rport) = match rest.rsplit_once(':') {
+            Some((ip, port)) if transport != "unix" => (ip, port),
+            _ => (rest, "0"),
+        };
+        let transport = if transport == "unix" {
+            "local"
+        } else {
+            transport
+        };
+        let id = info.id;
+        match ending {
+            None => line.push_str(&format!(
+                "type=conn_new rip={rip} rport={rport} transport={transport} cfd={id}"
+            )),
+            Some(ending) => line.push_str(&format!(
+                "type=conn_close rip={rip} rport={rport} transport={transport} reason={} cfd={id}",
+                ending.name()
+            )),
+        }
+    });
+}
+
+async fn run(
+    mut stream: Stream,
+    slot: &ConnectionSlot,
+    info: &Arc<ConnInfo>,
+) -> std::io::Result<Ending> {
     let shared = slot.shared();
-    let stats = &shared.env.conn_stats;
+    let env = &shared.env;
+    let stats = &env.conn_stats;
     let limits = Limits {
-        max_item_size: shared.env.config.store.max_item_size,
+        max_item_size: env.config.store.max_item_size,
         ..Limits::default()
     };
-    let mut executor = Executor::new(limits);
+    let client = ClientState {
+        id: info.id,
+        info: Some(info.clone()),
+        authenticated: env.config.auth == Auth::None,
+        watcher: None,
+    };
+    let mut executor = Executor::new(limits, client);
+    let idle = (env.config.idle_timeout > 0)
+        .then(|| Duration::from_secs(u64::from(env.config.idle_timeout)));
+    let mut shutdown = shared.shutdown.subscribe();
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
-    loop {
+    let mut lent = LentBuffers {
+        gauge: &stats.read_buf_count,
+        lent: false,
+    };
+    let ending = loop {
         if rbuf.is_empty() {
             // Between requests the connection holds no buffer: wait until the client sends.
-            return_buffer(std::mem::take(&mut rbuf));
-            return_buffer(std::mem::take(&mut wbuf));
-            stream.readable().await?;
+            if lent.lent {
+                return_buffer(std::mem::take(&mut rbuf));
+                return_buffer(std::mem::take(&mut wbuf));
+                lent.give_back();
+            }
+            info.set_state(ConnState::Waiting);
+            let waited = tokio::select! {
+                ready = stream.readable() => Some(ready),
+                _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
+                _ = sleep_or_never(idle) => None,
+            };
+            match waited {
+                Some(ready) => ready?,
+                None => {
+                    ConnectionStats::add(&stats.idle_kicks, 1);
+                    break Ending::IdleTimeout;
+                }
+            }
             rbuf = borrow_buffer();
             wbuf = borrow_buffer();
+            lent.lend();
         }
         if rbuf.capacity() - rbuf.len() < READ_SIZE / 4 {
             rbuf.reserve(READ_SIZE);
         }
+        info.set_state(ConnState::Read);
         // A short read tells tokio the socket is drained, which spares a read that would only
         // say "would block".
         match stream.read_buf(&mut rbuf).await {
-            Ok(0) => return Ok(()),
+            Ok(0) => break Ending::Normal,
             Ok(n) => ConnectionStats::add(&stats.bytes_read, n as u64),
             Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
                 continue
             }
             Err(e) => return Err(e),
         }
+        let mut step_taken = None;
         loop {
-            let step = executor.run(&mut rbuf, &shared.store, &shared.env, &mut wbuf);
+            info.set_state(ConnState::ParseCmd);
+            let step = executor.run(&mut rbuf, &shared.store, env, &mut wbuf);
             if !wbuf.is_empty() {
+                info.set_state(ConnState::Write);
                 stream.write_all(&wbuf).await?;
                 ConnectionStats::add(&stats.bytes_written, wbuf.len() as u64);
                 wbuf.clear();
@@ -103,17 +246,71 @@ async fn run(mut stream: Stream, slot: &ConnectionSlot) -> std::io::Result<()> {
             match step {
                 Step::NeedInput => break,
                 Step::Flush => {}
-                // Let the other connections of this worker run before going on.
+                // Let the other connections at the lock and on this worker run first.
                 Step::Yield => {
                     std::thread::yield_now();
                     tokio::task::yield_now().await
                 }
-                Step::Close => return Ok(()),
-                Step::Shutdown => {
-                    shared.request_shutdown();
-                    return Ok(());
+                Step::TakeTurns => tokio::task::yield_now().await,
+                Step::Close | Step::Shutdown | Step::Watch => {
+                    step_taken = Some(step);
+                    break;
                 }
             }
+        }
+        match step_taken {
+            None => {}
+            Some(Step::Shutdown) => {
+                shared.request_shutdown();
+                break Ending::Shutdown;
+            }
+            Some(Step::Watch) => {
+                if let Some(watcher) = executor.client.watcher.take() {
+                    info.set_state(ConnState::Watch);
+                    let streamed = stream_log(&mut stream, &watcher, &mut shutdown).await;
+                    env.events.detach(&watcher);
+                    streamed?;
+                }
+                break Ending::Normal;
+            }
+            Some(_) => break Ending::Normal,
+        }
+    };
+    Ok(ending)
+}
+
+async fn sleep_or_never(idle: Option<Duration>) {
+    match idle {
+        Some(idle) => tokio::time::sleep(idle).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A `watch` connection: write the log as it comes, until the client leaves (anything it
+/// sends is ignored, as by memcached) or the server stops.
+async fn stream_log(
+    stream: &mut Stream,
+    watcher: &Watcher,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut scratch = BytesMut::with_capacity(512);
+    loop {
+        let lines = watcher.take();
+        if !lines.is_empty() {
+            stream.write_all(&lines).await?;
+            continue;
+        }
+        tokio::select! {
+            _ = watcher.ready() => {}
+            read = stream.read_buf(&mut scratch) => {
+                match read {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => scratch.clear(),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
         }
     }
 }

@@ -1,14 +1,21 @@
 //! The acceptor: takes new connections, enforces `-c`, and deals them out to the workers.
+//!
+//! Over the limit, a new connection is told `ERROR Too many open connections` and closed
+//! (`maxconns_fast`, the default); with `no_maxconns_fast` the listeners stop accepting until a
+//! connection ends, leaving new ones waiting in the kernel's backlog, as memcached does.
 
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use super::stream::Accepted;
 use super::worker::WorkerQueue;
 use super::{Listener, Shared};
+use crate::stats::ConnectionStats;
 
 /// What memcached answers a connection over its limit before closing it.
 const TOO_MANY: &[u8] = b"ERROR Too many open connections\r\n";
@@ -26,41 +33,80 @@ pub(crate) fn spawn_acceptor(
         .spawn(move || runtime.block_on(run(listeners, workers, shared)))
 }
 
+/// With `no_maxconns_fast`: wait, without accepting, until the server is below `-c`.
+async fn wait_for_room(shared: &Shared) {
+    let stats = &shared.env.conn_stats;
+    let limit = shared.env.config.max_connections as u64;
+    if shared.env.config.maxconns_fast || ConnectionStats::get(&stats.curr_connections) < limit {
+        return;
+    }
+    let started = Instant::now();
+    stats.accepting_conns.store(false, Ordering::Relaxed);
+    ConnectionStats::add(&stats.listen_disabled_num, 1);
+    while ConnectionStats::get(&stats.curr_connections) >= limit {
+        let freed = shared.slot_freed.notified();
+        if ConnectionStats::get(&stats.curr_connections) < limit {
+            break;
+        }
+        freed.await;
+    }
+    stats.accepting_conns.store(true, Ordering::Relaxed);
+    ConnectionStats::add(
+        &stats.time_in_listen_disabled_us,
+        started.elapsed().as_micros() as u64,
+    );
+}
+
 async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Accepted>();
+    let (tx, mut rx) = mpsc::channel::<Accepted>(1);
     let mut tasks = tokio::task::JoinSet::new();
     for listener in listeners {
         let tx = tx.clone();
+        let shared = shared.clone();
         match listener {
-            Listener::Tcp(std_listener) => match tokio::net::TcpListener::from_std(std_listener) {
-                Ok(listener) => {
-                    tasks.spawn(async move {
-                        loop {
-                            match listener.accept().await {
-                                Ok((stream, _)) => {
-                                    let _ = stream.set_nodelay(true);
-                                    if let Ok(stream) = stream.into_std() {
-                                        if tx.send(Accepted::Tcp(stream)).is_err() {
-                                            break;
+            Listener::Tcp(std_listener, name) => {
+                shared
+                    .env
+                    .conns
+                    .add_listener(std_listener.as_raw_fd(), name.clone());
+                match tokio::net::TcpListener::from_std(std_listener) {
+                    Ok(listener) => {
+                        tasks.spawn(async move {
+                            loop {
+                                wait_for_room(&shared).await;
+                                match listener.accept().await {
+                                    Ok((stream, _)) => {
+                                        let _ = stream.set_nodelay(true);
+                                        if let Ok(stream) = stream.into_std() {
+                                            let accepted = Accepted::Tcp(stream, name.clone());
+                                            if tx.send(accepted).await.is_err() {
+                                                break;
+                                            }
                                         }
                                     }
+                                    Err(e) => accept_error(e).await,
                                 }
-                                Err(e) => accept_error(e).await,
                             }
-                        }
-                    });
+                        });
+                    }
+                    Err(e) => tracing::error!("cannot register listener: {e}"),
                 }
-                Err(e) => tracing::error!("cannot register listener: {e}"),
-            },
-            Listener::Unix(std_listener, _) => {
+            }
+            Listener::Unix(std_listener, _, name) => {
+                shared
+                    .env
+                    .conns
+                    .add_listener(std_listener.as_raw_fd(), name.clone());
                 match tokio::net::UnixListener::from_std(std_listener) {
                     Ok(listener) => {
                         tasks.spawn(async move {
                             loop {
+                                wait_for_room(&shared).await;
                                 match listener.accept().await {
                                     Ok((stream, _)) => {
                                         if let Ok(stream) = stream.into_std() {
-                                            if tx.send(Accepted::Unix(stream)).is_err() {
+                                            let accepted = Accepted::Unix(stream, name.clone());
+                                            if tx.send(accepted).await.is_err() {
                                                 break;
                                             }
                                         }
@@ -85,7 +131,8 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
                     // A send error means the workers are gone; the slot is given back as the
                     // message is dropped.
                     Some(slot) => { let _ = workers.send((accepted, slot)); }
-                    None => reject(accepted).await,
+                    // Tell an over-limit client why, as memcached does, and close.
+                    None => accepted.refuse(TOO_MANY).await,
                 }
             }
             _ = shutdown.wait_for(|stop| *stop) => break,
@@ -98,20 +145,4 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
 async fn accept_error(error: std::io::Error) {
     tracing::warn!("accept failed: {error}");
     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-}
-
-/// Tell an over-limit client why, as memcached does, and close.
-async fn reject(accepted: Accepted) {
-    match accepted {
-        Accepted::Tcp(s) => {
-            if let Ok(mut s) = tokio::net::TcpStream::from_std(s) {
-                let _ = s.write_all(TOO_MANY).await;
-            }
-        }
-        Accepted::Unix(s) => {
-            if let Ok(mut s) = tokio::net::UnixStream::from_std(s) {
-                let _ = s.write_all(TOO_MANY).await;
-            }
-        }
-    }
 }

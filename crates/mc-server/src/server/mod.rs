@@ -18,7 +18,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::auth::Credentials;
+use crate::config::{Auth, Config};
 use crate::environment::Environment;
 use crate::stats::ConnectionStats;
 use crate::store_lock::StoreLock;
@@ -45,6 +46,9 @@ pub enum ServerError {
     /// A thread or runtime could not be created.
     #[error("cannot start the server: {0}")]
     Runtime(#[from] std::io::Error),
+    /// The `-Y` file or the SASL password database cannot be used.
+    #[error("{0}")]
+    Credentials(#[from] crate::auth::CredentialsError),
 }
 
 /// What every thread of a server shares.
@@ -53,16 +57,24 @@ pub(crate) struct Shared {
     pub(crate) store: StoreLock,
     pub(crate) env: Environment,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Signalled whenever a connection ends (the acceptor waits for it with
+    /// `no_maxconns_fast`).
+    pub(crate) slot_freed: tokio::sync::Notify,
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> Arc<Shared> {
+    pub(crate) fn new(config: Config, credentials: Credentials) -> Arc<Shared> {
         let (shutdown, _) = watch::channel(false);
         Arc::new(Shared {
-            store: StoreLock::new(config.store.clone()),
-            env: Environment::new(config),
+            store: StoreLock::for_config(&config),
+            env: Environment::with_credentials(config, credentials),
             shutdown,
+            slot_freed: tokio::sync::Notify::new(),
         })
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
     }
 
     pub(crate) fn request_shutdown(&self) {
@@ -108,14 +120,17 @@ impl Drop for ConnectionSlot {
             .conn_stats
             .curr_connections
             .fetch_sub(1, Ordering::Relaxed);
+        self.0.slot_freed.notify_waiters();
     }
 }
 
 /// A bound listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
-    Tcp(std::net::TcpListener),
-    Unix(std::os::unix::net::UnixListener, PathBuf),
+    /// With its `stats conns` name (`tcp:127.0.0.1:11211`).
+    Tcp(std::net::TcpListener, String),
+    /// With the path to remove at exit and its name (`unix:/path`).
+    Unix(std::os::unix::net::UnixListener, PathBuf, String),
 }
 
 /// A server whose sockets are bound but which does not serve yet. Binding first lets the
@@ -129,6 +144,11 @@ pub struct Server {
 impl Server {
     /// Bind every configured address.
     pub fn bind(config: Config) -> Result<Server, ServerError> {
+        let credentials = match &config.auth {
+            Auth::None => Credentials::default(),
+            Auth::Ascii { file } => Credentials::load(file)?,
+            Auth::Sasl { pwdb } => Credentials::load(pwdb)?,
+        };
         let mut listeners = Vec::new();
         if let Some(path) = &config.unix_socket {
             // A stale socket file from an earlier run would make bind fail.
@@ -147,17 +167,20 @@ impl Server {
                     source,
                 })?;
             listener.set_nonblocking(true)?;
-            listeners.push(Listener::Unix(listener, path.clone()));
+            let name = format!("unix:{}", path.display());
+            listeners.push(Listener::Unix(listener, path.clone(), name));
         } else if config.tcp {
             for host in &config.listen {
                 for addr in resolve(host, config.port)? {
-                    listeners.push(Listener::Tcp(bind_tcp(addr, config.backlog)?));
+                    let listener = bind_tcp(addr, config.backlog, config.sock_mark)?;
+                    let name = format!("tcp:{}", listener.local_addr()?);
+                    listeners.push(Listener::Tcp(listener, name));
                 }
             }
         }
         Ok(Server {
             listeners,
-            shared: Shared::new(config),
+            shared: Shared::new(config, credentials),
         })
     }
 
@@ -166,7 +189,7 @@ impl Server {
         self.listeners
             .iter()
             .filter_map(|l| match l {
-                Listener::Tcp(t) => t.local_addr().ok(),
+                Listener::Tcp(t, _) => t.local_addr().ok(),
                 Listener::Unix(..) => None,
             })
             .collect()
@@ -191,13 +214,14 @@ impl Server {
             .listeners
             .iter()
             .filter_map(|l| match l {
-                Listener::Unix(_, p) => Some(p.clone()),
-                Listener::Tcp(_) => None,
+                Listener::Unix(_, p, _) => Some(p.clone()),
+                Listener::Tcp(..) => None,
             })
             .collect();
         let (workers, queue) = worker::spawn_workers(&self.shared)?;
         let acceptor = listener::spawn_acceptor(self.listeners, queue, self.shared.clone())?;
-        let threads = vec![workers, acceptor];
+        let crawler = spawn_crawler(self.shared.clone())?;
+        let threads = vec![workers, acceptor, crawler];
         Ok(RunningServer {
             shared: self.shared,
             threads,
@@ -298,7 +322,27 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ServerError> {
     Ok(candidates)
 }
 
-fn bind_tcp(addr: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, ServerError> {
+/// The LRU crawler's thread: runs each requested crawl, a slice at a time.
+fn spawn_crawler(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("mc-crawler".into())
+        .spawn(move || {
+            let crawler = &shared.env.crawler;
+            while !shared.stopping() {
+                if let Some(classes) = crawler.next_job(std::time::Duration::from_millis(100)) {
+                    crawler.crawl(classes, &shared.store, &shared.env, true, || {
+                        shared.stopping()
+                    });
+                }
+            }
+        })
+}
+
+fn bind_tcp(
+    addr: SocketAddr,
+    backlog: u32,
+    mark: Option<u32>,
+) -> Result<std::net::TcpListener, ServerError> {
     use socket2::{Domain, Protocol, Socket, Type};
     let fail = |source| ServerError::Bind {
         address: addr.to_string(),
@@ -311,6 +355,13 @@ fn bind_tcp(addr: SocketAddr, backlog: u32) -> Result<std::net::TcpListener, Ser
         socket.set_only_v6(true).map_err(fail)?;
     }
     socket.set_nonblocking(true).map_err(fail)?;
+    if let Some(mark) = mark {
+        // memcached's sock_cookie_id: a mark firewall rules can match. Setting it needs
+        // CAP_NET_ADMIN; like memcached, go on without it when refused.
+        if let Err(e) = socket.set_mark(mark) {
+            tracing::warn!("sock_cookie_id: cannot mark {addr} with {mark}: {e}");
+        }
+    }
     socket.bind(&addr.into()).map_err(fail)?;
     socket
         .listen(i32::try_from(backlog).unwrap_or(i32::MAX))

@@ -1,15 +1,50 @@
 //! A client connection over TCP or a Unix socket.
 
+use std::os::fd::AsRawFd;
+
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::environment::Environment;
+
 /// An accepted connection, as handed from the acceptor to a worker (not yet registered with the
-/// worker's event loop).
+/// worker's event loop), with the listener it came through.
 #[derive(Debug)]
 pub(crate) enum Accepted {
-    Tcp(std::net::TcpStream),
-    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream, String),
+    Unix(std::os::unix::net::UnixStream, String),
+}
+
+impl Accepted {
+    /// Its id (the descriptor), the peer and the listener, as `stats conns` shows them.
+    pub(crate) fn describe(&self) -> (i32, String, String) {
+        match self {
+            Accepted::Tcp(s, listener) => (
+                s.as_raw_fd(),
+                s.peer_addr()
+                    .map_or_else(|_| "tcp:?".into(), |a| format!("tcp:{a}")),
+                listener.clone(),
+            ),
+            Accepted::Unix(s, listener) => (s.as_raw_fd(), listener.clone(), listener.clone()),
+        }
+    }
+
+    /// Write a last word to a connection that will not be served, and close it.
+    pub(crate) async fn refuse(self, message: &[u8]) {
+        match self {
+            Accepted::Tcp(s, _) => {
+                if let Ok(mut s) = TcpStream::from_std(s) {
+                    let _ = s.write_all(message).await;
+                }
+            }
+            Accepted::Unix(s, _) => {
+                if let Ok(mut s) = UnixStream::from_std(s) {
+                    let _ = s.write_all(message).await;
+                }
+            }
+        }
+    }
 }
 
 /// A connection registered with a worker's event loop.
@@ -20,10 +55,14 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    pub(crate) fn register(accepted: Accepted) -> std::io::Result<Stream> {
+    /// Register an accepted connection with this worker.
+    pub(crate) async fn register(
+        accepted: Accepted,
+        _env: &Environment,
+    ) -> std::io::Result<Stream> {
         Ok(match accepted {
-            Accepted::Tcp(s) => Stream::Tcp(TcpStream::from_std(s)?),
-            Accepted::Unix(s) => Stream::Unix(UnixStream::from_std(s)?),
+            Accepted::Tcp(s, _) => Stream::Tcp(TcpStream::from_std(s)?),
+            Accepted::Unix(s, _) => Stream::Unix(UnixStream::from_std(s)?),
         })
     }
 

@@ -41,6 +41,11 @@ impl Index {
     }
 
     /// Bytes the table occupies.
+    /// Slots in the table.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
     pub(crate) fn memory(&self) -> usize {
         self.slots.len() * std::mem::size_of::<u64>()
     }

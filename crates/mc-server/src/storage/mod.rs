@@ -5,6 +5,7 @@
 //! seconds (see [`crate::clock`]) passed in by the caller, which keeps the store deterministic
 //! under test.
 
+mod counters;
 mod index;
 pub(crate) mod item;
 mod slab;
@@ -14,6 +15,7 @@ mod tests;
 use ahash::RandomState;
 use mc_proto::StoreCommand;
 
+pub use self::counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BUCKET};
 use self::index::Index;
 use self::item::{ItemRead, ItemWrite, FETCHED, LINKED};
 pub use self::item::{STALE, TOKEN_SENT};
@@ -157,34 +159,6 @@ pub enum DeleteStatus {
     Exists,
 }
 
-/// Counters the store keeps (reported by `stats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct StoreStats {
-    pub get_hits: u64,
-    pub get_misses: u64,
-    pub get_expired: u64,
-    pub get_flushed: u64,
-    pub touch_hits: u64,
-    pub touch_misses: u64,
-    pub delete_hits: u64,
-    pub delete_misses: u64,
-    pub incr_hits: u64,
-    pub incr_misses: u64,
-    pub decr_hits: u64,
-    pub decr_misses: u64,
-    pub cas_hits: u64,
-    pub cas_misses: u64,
-    pub cas_badval: u64,
-    pub total_items: u64,
-    pub evictions: u64,
-    pub reclaimed: u64,
-    pub expired_unfetched: u64,
-    pub evicted_unfetched: u64,
-    pub store_too_large: u64,
-    pub store_no_memory: u64,
-}
-
 /// Per-class figures for `stats slabs` and `stats items`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -199,6 +173,64 @@ pub struct ClassStats {
     pub free_chunks: usize,
     /// Age (seconds since last access) of the least recently used item.
     pub oldest_age: u32,
+    /// The class's event counters and bytes.
+    pub counters: ClassCounters,
+}
+
+/// An item evicted to make room, as `watch evictions` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evicted {
+    /// The key.
+    pub key: Vec<u8>,
+    /// Whether it had been read.
+    pub fetched: bool,
+    /// Expiry in server time (0: never).
+    pub exptime: u32,
+    /// Server time of its last access.
+    pub atime: u32,
+    /// Its class (0-based, as [`Item::class`]).
+    pub class: usize,
+    /// Bytes of its value.
+    pub value_len: usize,
+}
+
+/// What the last key lookup found (memcached logs every lookup as `item_get` to `watch
+/// fetchers`, whatever the command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// A live item: its class (0-based) and value length.
+    Found {
+        /// The item's class.
+        class: usize,
+        /// Bytes of its value.
+        len: usize,
+    },
+    /// Nothing live under the key.
+    Missed(Miss),
+}
+
+/// Why a read found nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// No such key.
+    NotFound,
+    /// The item was invalidated by `flush_all`.
+    Flushed,
+    /// The item's time ran out.
+    Expired,
+}
+
+/// The outcome of [`Store::reassign`] (`slabs reassign`), in memcached's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reassign {
+    /// A page moved.
+    Moved,
+    /// A class id is not a slab class.
+    BadClass,
+    /// The source class has fewer than two pages.
+    NoSpare,
+    /// Source and destination are the same class.
+    Same,
 }
 
 /// A found item, borrowed from the store.
@@ -292,7 +324,20 @@ pub struct Store {
     config: StoreConfig,
     bytes: usize,
     stats: StoreStats,
+    /// Counters per class, indexed like the slab classes.
+    class_counters: Vec<ClassCounters>,
+    /// What the last lookup found.
+    last_lookup: Lookup,
+    /// The `stats sizes` histogram, when tracking is on (`track_sizes`, `stats sizes_enable`).
+    sizes: Option<SizeHistogram>,
+    /// Evictions not yet taken by [`Store::take_evictions`], when recording is on (someone
+    /// watches evictions). Bounded: see [`EVICTION_LOG`].
+    evictions_log: Option<Vec<Evicted>>,
 }
+
+/// Evictions kept for a watcher between two commands; more are counted as skipped by the
+/// log, never buffered without bound.
+const EVICTION_LOG: usize = 1024;
 
 enum Alloc {
     Chunk(u32),
@@ -305,8 +350,14 @@ impl Store {
     /// A `max_bytes` above [`MAX_PAGE_BYTES`] is capped there; the server refuses such a `-m`
     /// before it gets here.
     pub fn new(config: StoreConfig) -> Store {
+        let slabs = Slabs::new(&config);
+        let classes = slabs.classes().len();
         Store {
-            slabs: Slabs::new(&config),
+            class_counters: vec![ClassCounters::default(); classes],
+            last_lookup: Lookup::Missed(Miss::NotFound),
+            sizes: None,
+            evictions_log: None,
+            slabs,
             index: Index::new(),
             hasher: RandomState::new(),
             last_cas: 0,
@@ -356,6 +407,51 @@ impl Store {
     /// Zero the counters (`stats reset`).
     pub fn reset_stats(&mut self) {
         self.stats = StoreStats::default();
+        for class in &mut self.class_counters {
+            class.reset();
+        }
+    }
+
+    /// Turn moving pages between classes on demand on or off (`slab_automove`, `slabs
+    /// automove`). Off, a class that has no page when memory is full refuses writes.
+    pub fn set_automove(&mut self, on: bool) {
+        self.config.automove = on;
+    }
+
+    /// Start (from empty, as memcached does) or stop the `stats sizes` histogram.
+    pub fn track_sizes(&mut self, on: bool) {
+        match (on, self.sizes.is_some()) {
+            (true, false) => self.sizes = Some(SizeHistogram::starting_at(self.last_cas + 1)),
+            (false, true) => self.sizes = None,
+            _ => {}
+        }
+    }
+
+    /// The `stats sizes` histogram, if tracking is on.
+    pub fn sizes(&self) -> Option<&SizeHistogram> {
+        self.sizes.as_ref()
+    }
+
+    /// Record evictions for [`Store::take_evictions`] (while someone watches them) or not.
+    pub fn record_evictions(&mut self, on: bool) {
+        match (on, self.evictions_log.is_some()) {
+            (true, false) => self.evictions_log = Some(Vec::new()),
+            (false, true) => self.evictions_log = None,
+            _ => {}
+        }
+    }
+
+    /// The evictions recorded since the last call.
+    pub fn take_evictions(&mut self) -> Vec<Evicted> {
+        self.evictions_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn counters_of(&mut self, id: u32) -> &mut ClassCounters {
+        let class = self.slabs.class_of(id);
+        &mut self.class_counters[class]
     }
 
     /// Change the memory limit (`cache_memlimit`); returns false when it is below what the
@@ -397,6 +493,11 @@ impl Store {
         }
     }
 
+    /// What the last key lookup of any command found (for `watch fetchers`).
+    pub fn last_lookup(&self) -> Lookup {
+        self.last_lookup
+    }
+
     fn tag(&self, key: &[u8]) -> u32 {
         (self.hasher.hash_one(key) >> 32) as u32
     }
@@ -424,21 +525,29 @@ impl Store {
         self.apply_pending_flush(now);
         let tag = self.tag(key);
         let slabs = &self.slabs;
+        self.last_lookup = Lookup::Missed(Miss::NotFound);
         let (slot, id) = self.index.find(tag, |id| slabs.chunk(id).key() == key)?;
         let chunk = self.slabs.chunk(id);
         if self.is_flushed(chunk) {
             self.stats.get_flushed += 1;
+            self.last_lookup = Lookup::Missed(Miss::Flushed);
             self.unlink(slot, id);
             return None;
         }
         if Self::is_expired(chunk, now) {
             if chunk.state() & FETCHED == 0 {
                 self.stats.expired_unfetched += 1;
+                self.counters_of(id).expired_unfetched += 1;
             }
             self.stats.get_expired += 1;
+            self.last_lookup = Lookup::Missed(Miss::Expired);
             self.unlink(slot, id);
             return None;
         }
+        self.last_lookup = Lookup::Found {
+            class: self.slabs.class_of(id),
+            len: chunk.value_len(),
+        };
         Some((slot, id))
     }
 
@@ -446,7 +555,14 @@ impl Store {
     fn unlink(&mut self, slot: usize, id: u32) {
         self.index.remove_at(slot);
         self.slabs.lru_unlink(id);
-        self.bytes -= self.slabs.chunk(id).total_size();
+        let chunk = self.slabs.chunk(id);
+        let (size, serial) = (chunk.total_size(), chunk.cas());
+        self.bytes -= size;
+        let counters = self.counters_of(id);
+        counters.mem_requested = counters.mem_requested.saturating_sub(size as u64);
+        if let Some(sizes) = &mut self.sizes {
+            sizes.remove(size, serial);
+        }
         self.slabs.free(id);
     }
 
@@ -491,9 +607,11 @@ impl Store {
         };
         if access.count_get {
             self.stats.get_hits += 1;
+            self.counters_of(id).get_hits += 1;
         }
         if access.count_touch {
             self.stats.touch_hits += 1;
+            self.counters_of(id).touch_hits += 1;
         }
         if access.bump {
             self.slabs.lru_bump(id);
@@ -529,6 +647,10 @@ impl Store {
             let prev = chunk.prev();
             if Self::is_expired(chunk, now) || self.is_flushed(chunk) {
                 self.stats.reclaimed += 1;
+                self.stats.direct_reclaims += 1;
+                let counters = &mut self.class_counters[class];
+                counters.reclaimed += 1;
+                counters.direct_reclaims += 1;
                 self.unlink_id(id);
                 if let Some(id) = self.slabs.alloc(class, size) {
                     return Alloc::Chunk(id);
@@ -536,16 +658,16 @@ impl Store {
             }
             id = prev;
         }
-        if !self.config.evict {
-            return Alloc::NoMemory;
-        }
-        // Every round frees an item or a page, so this ends: with a chunk, or with nothing
-        // left to free.
-        while self.make_room(class, size, now) {
-            if let Some(id) = self.slabs.alloc(class, size) {
-                return Alloc::Chunk(id);
+        if self.config.evict {
+            // Every round frees an item or a page, so this ends: with a chunk, or with
+            // nothing left to free.
+            while self.make_room(class, size, now) {
+                if let Some(id) = self.slabs.alloc(class, size) {
+                    return Alloc::Chunk(id);
+                }
             }
         }
+        self.class_counters[class].outofmemory += 1;
         Alloc::NoMemory
     }
 
@@ -584,12 +706,37 @@ impl Store {
 
     fn evict(&mut self, id: u32, now: u32) {
         let chunk = self.slabs.chunk(id);
-        if Self::is_expired(chunk, now) || self.is_flushed(chunk) {
+        let class = self.slabs.class_of(id);
+        let dead = Self::is_expired(chunk, now) || self.is_flushed(chunk);
+        let counters = &mut self.class_counters[class];
+        self.stats.direct_reclaims += 1;
+        counters.direct_reclaims += 1;
+        if dead {
             self.stats.reclaimed += 1;
+            counters.reclaimed += 1;
         } else {
             self.stats.evictions += 1;
-            if chunk.state() & FETCHED == 0 {
+            counters.evicted += 1;
+            counters.evicted_time = now.saturating_sub(chunk.atime());
+            if chunk.exptime() != 0 {
+                counters.evicted_nonzero += 1;
+            }
+            let fetched = chunk.state() & FETCHED != 0;
+            if !fetched {
                 self.stats.evicted_unfetched += 1;
+                counters.evicted_unfetched += 1;
+            }
+            if let Some(log) = &mut self.evictions_log {
+                if log.len() < EVICTION_LOG {
+                    log.push(Evicted {
+                        key: chunk.key().to_vec(),
+                        fetched,
+                        exptime: chunk.exptime(),
+                        atime: chunk.atime(),
+                        class,
+                        value_len: chunk.value_len(),
+                    });
+                }
             }
         }
         self.unlink_id(id);
@@ -613,9 +760,10 @@ impl Store {
         Some((tail_page.unwrap_or(class.pages[0]), class.pages.len()))
     }
 
-    /// Evict every item of a page.
+    /// Evict every item of a page (to move or release it).
     fn empty_page(&mut self, page: u32, now: u32) {
         for id in self.slabs.items_in_page(page) {
+            self.stats.slab_reassign_evictions += 1;
             self.evict(id, now);
         }
     }
@@ -627,10 +775,16 @@ impl Store {
         let large = self.slabs.large_class();
         let large_tail = self.slabs.classes()[large].tail;
         let large_pages = self.slabs.large_bytes().div_ceil(self.slabs.page_size());
-        match self.donor_page(Some(class)) {
+        let donor = if self.config.automove {
+            self.donor_page(Some(class))
+        } else {
+            None
+        };
+        match donor {
             Some((page, pages)) if pages >= large_pages || large_tail == NIL => {
                 self.empty_page(page, now);
                 self.slabs.reassign_page(page, class);
+                self.stats.slabs_moved += 1;
                 true
             }
             _ if large_tail != NIL => {
@@ -683,6 +837,12 @@ impl Store {
         self.slabs.lru_push(id);
         self.bytes += size;
         self.stats.total_items += 1;
+        let counters = self.counters_of(id);
+        counters.cmd_set += 1;
+        counters.mem_requested += size as u64;
+        if let Some(sizes) = &mut self.sizes {
+            sizes.add(size, cas);
+        }
         Ok((id, cas))
     }
 
@@ -729,9 +889,13 @@ impl Store {
             match old {
                 None => self.stats.cas_misses += 1,
                 Some((_, id)) if self.visible_cas(self.slabs.chunk(id)) == cas => {
-                    self.stats.cas_hits += 1
+                    self.stats.cas_hits += 1;
+                    self.counters_of(id).cas_hits += 1;
                 }
-                Some(_) => self.stats.cas_badval += 1,
+                Some((_, id)) => {
+                    self.stats.cas_badval += 1;
+                    self.counters_of(id).cas_badval += 1;
+                }
             }
         }
         let Some((old_slot, old_id)) = old else {
@@ -804,6 +968,7 @@ impl Store {
             }
             Some((slot, id)) => {
                 self.stats.delete_hits += 1;
+                self.counters_of(id).delete_hits += 1;
                 self.unlink(slot, id);
                 DeleteStatus::Deleted
             }
@@ -843,11 +1008,10 @@ impl Store {
             }
             return ArithStatus::NotFound;
         };
-        let chunk = self.slabs.chunk(id);
-        if cas.is_some_and(|c| c != 0 && c != self.visible_cas(chunk)) {
+        if cas.is_some_and(|c| c != 0 && c != self.visible_cas(self.slabs.chunk(id))) {
             return ArithStatus::Exists;
         }
-        let Some(current) = parse_counter(chunk.value()) else {
+        let Some(current) = parse_counter(self.slabs.chunk(id).value()) else {
             return ArithStatus::NonNumeric;
         };
         let value = if incr {
@@ -857,9 +1021,12 @@ impl Store {
         };
         if incr {
             self.stats.incr_hits += 1;
+            self.counters_of(id).incr_hits += 1;
         } else {
             self.stats.decr_hits += 1;
+            self.counters_of(id).decr_hits += 1;
         }
+        let chunk = self.slabs.chunk(id);
         let mut digits = itoa::Buffer::new();
         let digits = digits.format(value).as_bytes();
         if digits.len() <= chunk.value_len() {
@@ -984,6 +1151,7 @@ impl Store {
                 } else {
                     now.saturating_sub(self.slabs.chunk(c.tail).atime())
                 },
+                counters: self.class_counters[i],
             })
             .collect()
     }
@@ -998,21 +1166,70 @@ impl Store {
     /// be. Expired and flushed items are skipped.
     pub fn scan(
         &mut self,
-        mut cursor: ScanCursor,
+        cursor: ScanCursor,
         steps: &mut usize,
         now: u32,
         include: impl Fn(usize) -> bool,
         mut visit: impl FnMut(Item<'_>),
     ) -> Option<ScanCursor> {
         self.apply_pending_flush(now);
-        let budget = steps;
-        let look = |store: &Store, id: u32, visit: &mut dyn FnMut(Item<'_>)| {
+        self.walk(cursor, steps, include, |store, id| {
             let chunk = store.slabs.chunk(id);
-            if chunk.state() & LINKED != 0
-                && !Self::is_expired(chunk, now)
-                && !store.is_flushed(chunk)
-            {
+            if !Self::is_expired(chunk, now) && !store.is_flushed(chunk) {
                 visit(store.item(id));
+            }
+        })
+    }
+
+    /// The LRU crawler's pass: walk like [`Store::scan`] and remove the expired and flushed
+    /// items met, looking at no more than `tocrawl` items per class (0: no limit; `checked`
+    /// counts them per class across calls).
+    pub fn crawl(
+        &mut self,
+        cursor: ScanCursor,
+        steps: &mut usize,
+        now: u32,
+        include: impl Fn(usize) -> bool,
+        tocrawl: u32,
+        checked: &mut [u32],
+    ) -> Option<ScanCursor> {
+        self.apply_pending_flush(now);
+        self.walk(cursor, steps, include, |store, id| {
+            let class = store.slabs.class_of(id);
+            let Some(seen) = checked.get_mut(class) else {
+                return;
+            };
+            if tocrawl != 0 && *seen >= tocrawl {
+                return;
+            }
+            *seen += 1;
+            store.stats.crawler_items_checked += 1;
+            store.class_counters[class].crawler_items_checked += 1;
+            let chunk = store.slabs.chunk(id);
+            let expired = Self::is_expired(chunk, now);
+            if expired || store.is_flushed(chunk) {
+                if expired && chunk.state() & FETCHED == 0 {
+                    store.stats.expired_unfetched += 1;
+                    store.class_counters[class].expired_unfetched += 1;
+                }
+                store.stats.crawler_reclaimed += 1;
+                store.class_counters[class].crawler_reclaimed += 1;
+                store.unlink_id(id);
+            }
+        })
+    }
+
+    /// Call `at` for every linked chunk from `cursor` on, within `budget` steps.
+    fn walk(
+        &mut self,
+        mut cursor: ScanCursor,
+        budget: &mut usize,
+        include: impl Fn(usize) -> bool,
+        mut at: impl FnMut(&mut Store, u32),
+    ) -> Option<ScanCursor> {
+        let mut look = |store: &mut Store, id: u32| {
+            if store.slabs.chunk(id).state() & LINKED != 0 {
+                at(store, id);
             }
         };
         while cursor.page < self.slabs.page_count() {
@@ -1023,11 +1240,7 @@ impl Store {
                             return Some(cursor);
                         }
                         *budget -= 1;
-                        look(
-                            self,
-                            Slabs::page_chunk(cursor.page, cursor.slot),
-                            &mut visit,
-                        );
+                        look(self, Slabs::page_chunk(cursor.page, cursor.slot));
                         cursor.slot += 1;
                     }
                 }
@@ -1048,11 +1261,74 @@ impl Store {
             }
             *budget -= 1;
             if let Some(id) = self.slabs.large_id(cursor.large) {
-                look(self, id, &mut visit);
+                look(self, id);
             }
             cursor.large += 1;
         }
         None
+    }
+
+    /// `slabs reassign <src> <dst>`: empty a page of slab class `src` (1-based; -1: the
+    /// class with the most pages) and give it to class `dst` (0: back to the memory pool).
+    pub fn reassign(&mut self, src: i64, dst: i64, now: u32) -> Reassign {
+        if src == dst {
+            return Reassign::Same;
+        }
+        let slab_classes = self.slabs.large_class();
+        let is_class = |id: i64| id >= 1 && id as usize <= slab_classes;
+        let src = if src == -1 {
+            let except = usize::try_from(dst - 1).ok();
+            match self.donor_page(except) {
+                Some((page, _)) => self
+                    .slabs
+                    .page_layout(page)
+                    .map_or(0, |(c, _)| c as i64 + 1),
+                None => 0,
+            }
+        } else {
+            src
+        };
+        if !is_class(src) || !(dst == 0 || is_class(dst)) {
+            return Reassign::BadClass;
+        }
+        let from = (src - 1) as usize;
+        let class = &self.slabs.classes()[from];
+        if class.pages.len() < 2 {
+            return Reassign::NoSpare;
+        }
+        // The page holding the class's least recently used item loses the least.
+        let page = (class.tail != NIL)
+            .then(|| self.slabs.page_of(class.tail))
+            .flatten()
+            .unwrap_or(class.pages[0]);
+        self.empty_page(page, now);
+        if dst == 0 {
+            self.slabs.release_page(page);
+        } else {
+            self.slabs.reassign_page(page, (dst - 1) as usize);
+        }
+        self.stats.slabs_moved += 1;
+        Reassign::Moved
+    }
+
+    /// The class (0-based) an item with this key and value length goes to.
+    pub fn class_for_item(&self, key_len: usize, value_len: usize) -> usize {
+        self.slabs.class_for(item::size(key_len, value_len))
+    }
+
+    /// Hash table size as a power of two (memcached's `hash_power_level`).
+    pub fn hash_power(&self) -> u32 {
+        self.index
+            .capacity()
+            .max(1)
+            .next_power_of_two()
+            .trailing_zeros()
+    }
+
+    /// Pages given back to the memory pool and owned by no class (memcached's
+    /// `slab_global_page_pool`).
+    pub fn free_pages(&self) -> usize {
+        self.slabs.free_pages()
     }
 
     /// The number of item classes ([`Item::class`] is below it); the last one holds the

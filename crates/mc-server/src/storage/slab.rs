@@ -164,6 +164,11 @@ impl Slabs {
     }
 
     /// Pages in use.
+    /// Pages given back and not yet taken again (no class owns them).
+    pub(crate) fn free_pages(&self) -> usize {
+        self.released_pages.len()
+    }
+
     pub(crate) fn pages_used(&self) -> usize {
         self.pages.len() - self.released_pages.len()
     }

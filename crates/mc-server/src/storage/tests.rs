@@ -512,3 +512,115 @@ fn scans_can_keep_to_some_classes() {
     assert_eq!(done, None);
     assert_eq!(listed, vec![b"big".to_vec()]);
 }
+
+#[test]
+fn slabs_reassign_moves_a_page_as_memcached_answers() {
+    let mut store = Store::new(big());
+    let value = vec![b'x'; 100];
+    // Two pages' worth of items of one class.
+    let class = store.class_for_item(8, value.len());
+    let per_page = PAGE_SIZE / store.slabs.classes()[class].chunk_size;
+    for i in 0..per_page + 10 {
+        set(&mut store, format!("k{i:06}").as_bytes(), &value, 0, 10);
+    }
+    let id = class as i64 + 1;
+    let other = if class == 0 { 2 } else { 1 };
+    assert_eq!(store.reassign(id, id, 10), Reassign::Same);
+    assert_eq!(store.reassign(0, other, 10), Reassign::BadClass);
+    assert_eq!(store.reassign(id, 10_000, 10), Reassign::BadClass);
+    assert_eq!(store.reassign(other, id, 10), Reassign::NoSpare);
+    let before = store.len();
+    assert_eq!(store.reassign(id, other, 10), Reassign::Moved);
+    let stats = store.stats();
+    assert_eq!(stats.slabs_moved, 1);
+    assert!(stats.slab_reassign_evictions > 0);
+    assert_eq!(
+        store.len() as u64,
+        before as u64 - stats.slab_reassign_evictions
+    );
+    let pages = |store: &Store, c: usize| store.slabs.classes()[c].pages.len();
+    assert_eq!(pages(&store, class), 1);
+    assert_eq!(pages(&store, (other - 1) as usize), 1);
+    // -1 picks the class with the most pages; 0 gives the page back to the pool.
+    for i in 0..per_page + 10 {
+        set(&mut store, format!("again{i:06}").as_bytes(), &value, 0, 10);
+    }
+    assert_eq!(store.reassign(-1, 0, 10), Reassign::Moved);
+    assert_eq!(store.free_pages(), 1);
+}
+
+#[test]
+fn the_crawler_removes_dead_items_and_counts_per_class() {
+    let mut store = Store::new(big());
+    for i in 0..100 {
+        let exptime = if i % 2 == 0 { 20 } else { 0 };
+        set(&mut store, format!("k{i}").as_bytes(), b"v", exptime, 10);
+    }
+    let mut checked = vec![0; store.class_count()];
+    let mut cursor = ScanCursor::default();
+    loop {
+        let mut steps = 7;
+        match store.crawl(cursor, &mut steps, 30, |_| true, 0, &mut checked) {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    let stats = store.stats();
+    assert_eq!(stats.crawler_reclaimed, 50);
+    assert_eq!(stats.crawler_items_checked, 100);
+    assert_eq!(store.len(), 50);
+    let class = store.class_for_item(3, 1);
+    let counters = store.class_stats(30)[0].counters;
+    assert_eq!(store.class_stats(30)[0].id, class + 1);
+    assert_eq!(counters.crawler_reclaimed, 50);
+    assert_eq!(counters.expired_unfetched, 50);
+    // tocrawl bounds the items looked at per class.
+    let mut checked = vec![0; store.class_count()];
+    let mut steps = usize::MAX;
+    store.crawl(
+        ScanCursor::default(),
+        &mut steps,
+        30,
+        |_| true,
+        10,
+        &mut checked,
+    );
+    assert_eq!(checked[class], 10);
+}
+
+#[test]
+fn per_class_counters_and_the_size_histogram() {
+    let mut store = Store::new(big());
+    set(&mut store, b"a", b"1", 0, 10);
+    store.track_sizes(true);
+    set(&mut store, b"b", b"22", 0, 10);
+    set(&mut store, b"c", &[b'c'; 100], 0, 10);
+    assert!(get(&mut store, b"b", 10).is_some());
+    assert!(get(&mut store, b"zz", 10).is_none());
+    assert_eq!(store.delete(b"a", None, 10), DeleteStatus::Deleted);
+    let sizes: Vec<(usize, u64)> = store.sizes().expect("tracking").nonzero().collect();
+    // `a` was stored before tracking began: not counted, even when it goes.
+    let b_size = item::size(1, 2).div_ceil(SIZE_BUCKET) * SIZE_BUCKET;
+    let c_size = item::size(1, 100).div_ceil(SIZE_BUCKET) * SIZE_BUCKET;
+    assert_eq!(sizes, vec![(b_size, 1), (c_size, 1)]);
+    let small = store.class_for_item(1, 2);
+    let counters = store
+        .class_stats(10)
+        .into_iter()
+        .find(|c| c.id == small + 1)
+        .expect("class")
+        .counters;
+    assert_eq!(counters.get_hits, 1);
+    assert_eq!(counters.cmd_set, 2);
+    assert_eq!(counters.delete_hits, 1);
+    assert_eq!(counters.mem_requested, item::size(1, 2) as u64);
+    assert_eq!(
+        store.last_lookup(),
+        Lookup::Found {
+            class: small,
+            len: 1
+        }
+    );
+    store.track_sizes(false);
+    assert!(store.sizes().is_none());
+}
