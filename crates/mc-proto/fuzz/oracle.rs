@@ -123,3 +123,75 @@ pub fn check_response_stream(data: &[u8]) {
     assert_eq!(again.1, None, "re-encoded responses rejected");
     assert_eq!(again.0, whole.0);
 }
+
+/// What the binary decoder produced for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BinaryEvent {
+    /// A request.
+    Request(mc_proto::binary::BinaryRequest),
+    /// A refused request.
+    Reject(mc_proto::binary::BinaryReject),
+}
+
+/// Feed `chunks` to a binary decoder, as [`run`] does for text; stops at a refusal that closes.
+pub fn run_binary(max_item_size: usize, chunks: &[&[u8]]) -> (Vec<BinaryEvent>, bool) {
+    let mut decoder = mc_proto::binary::BinaryDecoder::new(max_item_size);
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(r)) => events.push(BinaryEvent::Request(r)),
+                Ok(None) => break,
+                Err(reject) => {
+                    let closes = reject.close;
+                    events.push(BinaryEvent::Reject(reject));
+                    if closes {
+                        return (events, true);
+                    }
+                }
+            }
+        }
+        // At most a header, 255 bytes of extras, a 64 KiB key and one item are buffered.
+        assert!(buf.len() <= 24 + 255 + 65_535 + max_item_size);
+    }
+    (events, false)
+}
+
+/// The binary decoder's properties on arbitrary input (first byte: where to split): no panic,
+/// bounded buffering, the same result however the input is split, and every decoded request
+/// re-encodes to bytes that decode to the same command.
+pub fn check_binary_stream(data: &[u8]) {
+    let Some((&cut, input)) = data.split_first() else {
+        return;
+    };
+    let whole = run_binary(4096, &[input]);
+    let at = usize::from(cut) * input.len() / 255;
+    let split = run_binary(4096, &[&input[..at], &input[at..]]);
+    assert_eq!(whole, split, "split at {at}");
+    let requests: Vec<&mc_proto::binary::BinaryRequest> = whole
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            BinaryEvent::Request(r) => Some(r),
+            BinaryEvent::Reject(_) => None,
+        })
+        .collect();
+    let mut wire = BytesMut::new();
+    for r in &requests {
+        r.command.encode(r.header.opaque, &mut wire);
+    }
+    let again = run_binary(4096, &[&wire]);
+    let decoded: Vec<&mc_proto::binary::BinaryCommand> = again
+        .0
+        .iter()
+        .map(|e| match e {
+            BinaryEvent::Request(r) => &r.command,
+            BinaryEvent::Reject(reject) => panic!("re-encoded request refused: {reject:?}"),
+        })
+        .collect();
+    let original: Vec<&mc_proto::binary::BinaryCommand> =
+        requests.iter().map(|r| &r.command).collect();
+    assert_eq!(decoded, original);
+}

@@ -30,3 +30,8 @@ fn request_corpus_replays_clean() {
 fn response_corpus_replays_clean() {
     replay("response_decoder", oracle::check_response_stream);
 }
+
+#[test]
+fn binary_corpus_replays_clean() {
+    replay("binary_decoder", oracle::check_binary_stream);
+}

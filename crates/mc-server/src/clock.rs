@@ -50,7 +50,16 @@ impl Clock {
     /// time. 0 stays 0 (never); negative times and Unix times not after the start are 1, which
     /// is always in the past.
     pub fn expiry(&self, exptime: i32, now: u32) -> u32 {
-        let exptime = i64::from(exptime);
+        self.expiry_of(i64::from(exptime), now)
+    }
+
+    /// [`Clock::expiry`] for the binary protocol's unsigned expiry field (never negative:
+    /// values above `i32::MAX` are Unix times far ahead).
+    pub fn expiry_unsigned(&self, exptime: u32, now: u32) -> u32 {
+        self.expiry_of(i64::from(exptime), now)
+    }
+
+    fn expiry_of(&self, exptime: i64, now: u32) -> u32 {
         let exptime = if exptime < 0 {
             REALTIME_MAXDELTA + 1
         } else {

@@ -138,7 +138,9 @@ pub struct Config {
     pub port: u16,
     /// Serve TCP (memcached's `-p 0` turns it off).
     pub tcp: bool,
-    /// UDP port (`-U`); 0, the default, is off.
+    /// Serve UDP (`-U`; off by default, as in memcached since 1.5.6).
+    pub udp: bool,
+    /// UDP port; 0 picks a free one.
     pub udp_port: u16,
     /// A Unix socket to listen on instead of TCP (`-s`).
     pub unix_socket: Option<PathBuf>,
@@ -201,6 +203,7 @@ impl Default for Config {
             listen: vec!["127.0.0.1".into()],
             port: 11211,
             tcp: true,
+            udp: false,
             udp_port: 0,
             unix_socket: None,
             unix_mask: 0o700,

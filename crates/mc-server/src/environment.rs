@@ -3,6 +3,8 @@
 //! crawler's mailbox. None of it needs the store lock, and nothing here leads back to it, so
 //! a command can never deadlock by reaching for the lock it runs under.
 
+use std::sync::Arc;
+
 use crate::auth::Credentials;
 use crate::background_crawler::Crawler;
 use crate::clock::Clock;
@@ -11,6 +13,7 @@ use crate::conn_registry::ConnRegistry;
 use crate::event_log::EventLog;
 use crate::runtime_settings::RuntimeSettings;
 use crate::stats::ConnectionStats;
+use crate::tls_config::TlsContext;
 
 /// The server-wide state that lives outside the store lock.
 #[derive(Debug)]
@@ -28,6 +31,8 @@ pub(crate) struct Environment {
     pub(crate) crawler: Crawler,
     /// Who may authenticate (`-Y`, `-S`); empty without authentication.
     pub(crate) credentials: Credentials,
+    /// TLS (`-Z`), reloaded by `refresh_certs`.
+    pub(crate) tls: Option<Arc<TlsContext>>,
 }
 
 impl Environment {
@@ -38,7 +43,17 @@ impl Environment {
 
     /// An environment whose clients authenticate against `credentials`.
     pub(crate) fn with_credentials(config: Config, credentials: Credentials) -> Environment {
+        Environment::with_security(config, credentials, None)
+    }
+
+    /// An environment with credentials and TLS.
+    pub(crate) fn with_security(
+        config: Config,
+        credentials: Credentials,
+        tls: Option<Arc<TlsContext>>,
+    ) -> Environment {
         Environment {
+            tls,
             credentials,
             clock: Clock::new(),
             conn_stats: ConnectionStats::default(),

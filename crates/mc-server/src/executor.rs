@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 
 use bytes::{Buf, BytesMut};
-use mc_proto::binary::{self, Header, Status};
+use mc_proto::binary::{self, BinaryDecoder, BinaryReject, BinaryRequest};
 use mc_proto::{Limits, Request, RequestDecoder, RequestError};
 
 use crate::client_state::ClientState;
@@ -86,6 +86,24 @@ enum SliceEnd {
     Stop(Control),
 }
 
+/// A decoded request (or the decoder's refusal) waiting to run.
+#[derive(Debug)]
+enum Job {
+    Text(Result<Request, RequestError>),
+    Binary(Result<BinaryRequest, BinaryReject>),
+}
+
+impl Job {
+    /// True when running it ends the connection whatever happens.
+    fn closes(&self) -> bool {
+        match self {
+            Job::Text(Err(error)) => error.closes_connection(),
+            Job::Binary(Err(reject)) => reject.close,
+            _ => false,
+        }
+    }
+}
+
 /// The longest `-Y` authentication line memcached waits for before giving up on a client.
 const AUTH_LINE_MAX: usize = 2048;
 
@@ -93,8 +111,9 @@ const AUTH_LINE_MAX: usize = 2048;
 #[derive(Debug)]
 pub(crate) struct Executor {
     decoder: RequestDecoder,
+    binary: BinaryDecoder,
     /// Requests decoded and not yet run.
-    queue: VecDeque<Result<Request, RequestError>>,
+    queue: VecDeque<Job>,
     /// A request answered in part.
     paused: Option<Resume>,
     protocol: Protocol,
@@ -110,6 +129,7 @@ impl Executor {
     /// A connection's executor, with the decoder's limits.
     pub(crate) fn new(limits: Limits, client: ClientState) -> Executor {
         Executor {
+            binary: BinaryDecoder::new(limits.max_item_size),
             decoder: RequestDecoder::new(limits),
             queue: VecDeque::new(),
             paused: None,
@@ -143,10 +163,7 @@ impl Executor {
         if let Some(info) = &self.client.info {
             info.touch(env.clock.now());
         }
-        if self.protocol == Protocol::Binary {
-            return refuse_binary(input, out);
-        }
-        if !self.client.authenticated {
+        if !self.client.authenticated && self.protocol == Protocol::Text {
             if let Auth::Ascii { .. } = env.config.auth {
                 if let Some(step) = self.ascii_auth(input, env, out) {
                     return step;
@@ -250,16 +267,23 @@ impl Executor {
     /// Decode up to [`QUEUE`] requests, stopping after one that closes the connection.
     fn decode(&mut self, input: &mut BytesMut) {
         while self.queue.len() < QUEUE {
-            match self.decoder.decode(input) {
-                Ok(Some(request)) => self.queue.push_back(Ok(request)),
-                Ok(None) => return,
-                Err(error) => {
-                    let fatal = error.closes_connection();
-                    self.queue.push_back(Err(error));
-                    if fatal {
-                        return;
-                    }
+            let job = if self.protocol == Protocol::Binary {
+                match self.binary.decode(input) {
+                    Ok(None) => return,
+                    Ok(Some(request)) => Job::Binary(Ok(request)),
+                    Err(reject) => Job::Binary(Err(reject)),
                 }
+            } else {
+                match self.decoder.decode(input) {
+                    Ok(None) => return,
+                    Ok(Some(request)) => Job::Text(Ok(request)),
+                    Err(error) => Job::Text(Err(error)),
+                }
+            };
+            let fatal = job.closes();
+            self.queue.push_back(job);
+            if fatal {
+                return;
             }
         }
     }
@@ -308,19 +332,28 @@ impl Executor {
             } else if let Some(next) = self.queue.pop_front() {
                 self.since_read += 1;
                 match next {
-                    Ok(request) => {
+                    Job::Text(Ok(request)) => {
                         if verbose {
                             self.verbose.request(ctx.client.id, &request);
                         }
                         commands::execute(request, &mut ctx)
                     }
-                    Err(error) => Progress::Done(commands::reject(error, &mut ctx)),
+                    Job::Text(Err(error)) => Progress::Done(commands::reject(error, &mut ctx)),
+                    Job::Binary(Ok(request)) => {
+                        if verbose {
+                            self.verbose.binary(ctx.client.id, &request);
+                        }
+                        Progress::Done(commands::binary::execute(request, &mut ctx))
+                    }
+                    Job::Binary(Err(reject)) => {
+                        Progress::Done(commands::binary::reject(reject, &mut ctx))
+                    }
                 }
             } else {
                 return SliceEnd::Drained;
             };
             ctx.observe_evictions();
-            if verbose {
+            if verbose && self.protocol == Protocol::Text {
                 self.verbose
                     .answers(ctx.client.id, &ctx.out[answered_from..]);
             }
@@ -343,24 +376,4 @@ impl Executor {
             }
         }
     }
-}
-
-/// The binary protocol is not served yet: answer the first request "unknown command" (so a
-/// binary client gets an error at once instead of waiting for a text line that a binary
-/// header need not contain) and close.
-fn refuse_binary(input: &mut BytesMut, out: &mut BytesMut) -> Step {
-    let Some(header) = Header::parse(input) else {
-        return Step::NeedInput;
-    };
-    input.advance(binary::HEADER_LEN);
-    binary::encode_response(
-        out,
-        &header,
-        Status::UnknownCommand,
-        0,
-        &[],
-        &[],
-        b"Unknown command",
-    );
-    Step::Close
 }

@@ -46,6 +46,7 @@ mod server;
 pub mod stats;
 pub mod storage;
 mod store_lock;
+pub mod tls_config;
 mod verbose_log;
 
 pub use config::Config;

@@ -28,6 +28,15 @@ impl VerboseLog {
         let _ = writeln!(self.lines, "<{id} {}", String::from_utf8_lossy(shown));
     }
 
+    /// `<id` and the binary command's name and key.
+    pub(crate) fn binary(&mut self, id: i32, request: &mc_proto::binary::BinaryRequest) {
+        let _ = writeln!(
+            self.lines,
+            "<{id} Read binary protocol data: opcode 0x{:02x}",
+            request.header.opcode
+        );
+    }
+
     /// `>id ...` for each answer line in `answer`; values are named, not printed.
     pub(crate) fn answers(&mut self, id: i32, answer: &[u8]) {
         let mut rest = answer;

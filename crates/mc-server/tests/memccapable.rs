@@ -1,5 +1,6 @@
-//! libmemcached's protocol conformance checker, `memccapable -a` (text protocol), passes every
-//! test against mc-server. Debian package `libmemcached-tools`.
+//! libmemcached's protocol conformance checker passes every test against mc-server, in the
+//! text protocol (`memccapable -a`) and the binary protocol (`memccapable -b`), as it does
+//! against memcached. Debian package `libmemcached-tools`.
 
 use std::process::Command;
 
@@ -8,6 +9,15 @@ use mc_testkit::{missing_peer, which};
 
 #[test]
 fn memccapable_passes_every_text_protocol_test() {
+    memccapable("-a");
+}
+
+#[test]
+fn memccapable_passes_every_binary_protocol_test() {
+    memccapable("-b");
+}
+
+fn memccapable(protocol: &str) {
     let Some(memccapable) = which("memccapable").or_else(|| which("memcapable")) else {
         missing_peer("memccapable (apt-get install libmemcached-tools)");
         return;
@@ -15,7 +25,7 @@ fn memccapable_passes_every_text_protocol_test() {
     let server = RunningServer::start(Config::ephemeral()).expect("server starts");
     let addr = server.local_addr().expect("tcp address");
     let output = Command::new(memccapable)
-        .args(["-a", "-h", "127.0.0.1", "-p", &addr.port().to_string()])
+        .args([protocol, "-h", "127.0.0.1", "-p", &addr.port().to_string()])
         .output()
         .expect("run memccapable");
     let report = String::from_utf8_lossy(&output.stdout);
@@ -28,7 +38,7 @@ fn memccapable_passes_every_text_protocol_test() {
     let passed = report.lines().filter(|l| l.ends_with("[pass]")).count();
     let failed = report.lines().filter(|l| l.ends_with("[FAIL]")).count();
     assert_eq!(failed, 0, "{report}");
-    // memccapable 1.1.4 runs 27 text-protocol tests.
+    // memccapable 1.1.4 runs 27 tests of each protocol.
     assert_eq!(passed, 27, "{report}");
     assert!(report.contains("All tests passed"), "{report}");
 }

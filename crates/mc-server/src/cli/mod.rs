@@ -375,7 +375,11 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
             'Z' => tls = true,
             'a' => config.unix_mask = (strtol(value, 8) & 0o7777) as u32,
             'U' => {
-                config.udp_port = atoi(value).clamp(0, 65535) as u16;
+                // As with -p: 0 turns UDP off, -1 picks a free port. memcached does not
+                // check the range of -U; like its socket call, take the low 16 bits.
+                let port = atoi(value);
+                config.udp = port != 0;
+                config.udp_port = if port < 0 { 0 } else { (port & 0xffff) as u16 };
                 udp_specified = true;
             }
             'p' => {
@@ -576,7 +580,7 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
                 "ERROR: You cannot allow the ASCII protocol while using SASL.",
             ));
         }
-        if config.udp_port != 0 {
+        if config.udp {
             return Err(usage_error(
                 "ERROR: Cannot enable UDP while using binary SASL authentication.",
             ));
@@ -594,6 +598,11 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
                 "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.",
             ));
         }
+        if config.udp {
+            return Err(usage_error(
+                "Cannot use UDP with ascii authentication enabled (-U 0 to disable)",
+            ));
+        }
         if let Err(e) = std::fs::File::open(&file) {
             return Err(fail(format!(
                 "Could not open authfile [{}] for reading, error {e}",
@@ -603,6 +612,7 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
         config.auth = Auth::Ascii { file };
     }
     if udp_specified && config.udp_port != 0 && !tcp_specified {
+        // memcached: a UDP port given without a TCP one is used for TCP too.
         config.port = config.udp_port;
     }
     if tls {
@@ -622,9 +632,9 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
                 "Error loading the certificate chain: -o ssl_chain_cert=FILE and ssl_key=FILE are required with -Z",
             ));
         };
-        if tls_options.verify_mode >= 2 && tls_options.ca_cert.is_none() {
+        if tls_options.verify_mode >= 1 && tls_options.ca_cert.is_none() {
             return Err(fail(
-                "ssl_verify_mode 2 and 3 require client certificates: give -o ssl_ca_cert=FILE",
+                "ssl_verify_mode 1, 2 and 3 check client certificates: give -o ssl_ca_cert=FILE with the CAs to check them against",
             ));
         }
         config.tls = Some(TlsSettings {

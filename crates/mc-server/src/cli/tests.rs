@@ -337,7 +337,10 @@ fn options_that_matter_change_the_configuration() {
     assert_eq!(c.store.growth_factor, 1.5);
     assert_eq!(c.store.min_chunk, crate::storage::item_header_len() + 20);
     assert_eq!(c.unix_mask, 0o755);
-    assert_eq!(c.udp_port, 11311);
+    assert_eq!((c.udp, c.udp_port), (true, 11311));
+    let c = launch(&["-U", "-1"]).config;
+    assert_eq!((c.udp, c.udp_port), (true, 0));
+    assert!(!launch(&["-U", "0"]).config.udp);
     let c = launch(&["-I", "4m", "-m", "64"]).config;
     assert_eq!(c.store.max_item_size, 4 << 20);
     assert_eq!(c.store.slab_chunk_max, 512 * 1024);

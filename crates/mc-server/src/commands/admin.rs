@@ -70,8 +70,23 @@ pub(crate) fn cache_memlimit(request: CacheMemlimit, ctx: &mut Ctx<'_>) -> Contr
     Control::Continue
 }
 
-/// `refresh_certs`: without TLS, memcached's answer.
+/// `refresh_certs`: read the TLS certificate and key again (memcached's answers).
 pub(crate) fn refresh_certs(ctx: &mut Ctx<'_>) -> Control {
-    ctx.out.put_slice(b"Error TLS not enabled\r\n");
+    match &ctx.env.tls {
+        None => ctx.out.put_slice(b"Error TLS not enabled\r\n"),
+        Some(tls) => match tls.reload() {
+            Ok(()) => {
+                ctx.env
+                    .conn_stats
+                    .ssl_cert_loaded_at
+                    .store(u64::from(ctx.now), std::sync::atomic::Ordering::Relaxed);
+                ctx.out.put_slice(b"OK\r\n");
+            }
+            Err(e) => {
+                ctx.out.put_slice(e.to_string().as_bytes());
+                ctx.out.put_slice(b"\r\n");
+            }
+        },
+    }
     Control::Continue
 }

@@ -9,6 +9,7 @@
 
 mod admin;
 mod arithmetic;
+pub(crate) mod binary;
 mod crawler;
 mod delete;
 mod lru;

@@ -330,7 +330,7 @@ fn settings(ctx: &mut Ctx<'_>) {
     stat(out, "maxbytes", store.max_bytes);
     stat(out, "maxconns", config.max_connections);
     stat(out, "tcpport", if config.tcp { config.port } else { 0 });
-    stat(out, "udpport", config.udp_port);
+    stat(out, "udpport", if config.udp { config.udp_port } else { 0 });
     stat(
         out,
         "inter",

@@ -221,8 +221,21 @@ async fn run(
         }
         info.set_state(ConnState::Read);
         // A short read tells tokio the socket is drained, which spares a read that would only
-        // say "would block".
-        match stream.read_buf(&mut rbuf).await {
+        // say "would block". A TLS connection waits for its next request here rather than in
+        // `readable`, so the idle timeout and shutdown apply to this wait.
+        let read = if stream.is_tls() && rbuf.is_empty() {
+            tokio::select! {
+                read = stream.read_buf(&mut rbuf) => read,
+                _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
+                _ = sleep_or_never(idle) => {
+                    ConnectionStats::add(&stats.idle_kicks, 1);
+                    break Ending::IdleTimeout;
+                }
+            }
+        } else {
+            stream.read_buf(&mut rbuf).await
+        };
+        match read {
             Ok(0) => break Ending::Normal,
             Ok(n) => ConnectionStats::add(&stats.bytes_read, n as u64),
             Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {

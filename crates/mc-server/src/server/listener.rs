@@ -64,7 +64,7 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
         let tx = tx.clone();
         let shared = shared.clone();
         match listener {
-            Listener::Tcp(std_listener, name) => {
+            Listener::Tcp(std_listener, name, tls) => {
                 shared
                     .env
                     .conns
@@ -78,7 +78,7 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
                                     Ok((stream, _)) => {
                                         let _ = stream.set_nodelay(true);
                                         if let Ok(stream) = stream.into_std() {
-                                            let accepted = Accepted::Tcp(stream, name.clone());
+                                            let accepted = Accepted::Tcp(stream, name.clone(), tls);
                                             if tx.send(accepted).await.is_err() {
                                                 break;
                                             }
@@ -119,6 +119,8 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
                     Err(e) => tracing::error!("cannot register listener: {e}"),
                 }
             }
+            // Served by the UDP thread.
+            Listener::Udp(..) => {}
         }
     }
     drop(tx);

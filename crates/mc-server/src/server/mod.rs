@@ -6,8 +6,10 @@
 //! this layer.
 
 mod connection;
+mod listen_address;
 mod listener;
 mod stream;
+mod udp;
 mod worker;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -23,6 +25,8 @@ use crate::config::{Auth, Config};
 use crate::environment::Environment;
 use crate::stats::ConnectionStats;
 use crate::store_lock::StoreLock;
+use crate::tls_config::TlsContext;
+use listen_address::ListenAddress;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,9 @@ pub enum ServerError {
     /// The `-Y` file or the SASL password database cannot be used.
     #[error("{0}")]
     Credentials(#[from] crate::auth::CredentialsError),
+    /// The TLS certificate, key or CA file cannot be used.
+    #[error("{0}")]
+    Tls(#[from] crate::tls_config::TlsError),
 }
 
 /// What every thread of a server shares.
@@ -63,11 +70,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, credentials: Credentials) -> Arc<Shared> {
+    pub(crate) fn new(
+        config: Config,
+        credentials: Credentials,
+        tls: Option<Arc<TlsContext>>,
+    ) -> Arc<Shared> {
         let (shutdown, _) = watch::channel(false);
         Arc::new(Shared {
             store: StoreLock::for_config(&config),
-            env: Environment::with_credentials(config, credentials),
+            env: Environment::with_security(config, credentials, tls),
             shutdown,
             slot_freed: tokio::sync::Notify::new(),
         })
@@ -127,8 +138,10 @@ impl Drop for ConnectionSlot {
 /// A bound listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
-    /// With its `stats conns` name (`tcp:127.0.0.1:11211`).
-    Tcp(std::net::TcpListener, String),
+    /// With its `stats conns` name (`tcp:127.0.0.1:11211`) and whether it serves TLS.
+    Tcp(std::net::TcpListener, String, bool),
+    /// A UDP socket (`-U`), with its name.
+    Udp(std::net::UdpSocket, String),
     /// With the path to remove at exit and its name (`unix:/path`).
     Unix(std::os::unix::net::UnixListener, PathBuf, String),
 }
@@ -148,6 +161,10 @@ impl Server {
             Auth::None => Credentials::default(),
             Auth::Ascii { file } => Credentials::load(file)?,
             Auth::Sasl { pwdb } => Credentials::load(pwdb)?,
+        };
+        let tls = match &config.tls {
+            Some(settings) => Some(Arc::new(TlsContext::load(settings)?)),
+            None => None,
         };
         let mut listeners = Vec::new();
         if let Some(path) = &config.unix_socket {
@@ -169,18 +186,35 @@ impl Server {
             listener.set_nonblocking(true)?;
             let name = format!("unix:{}", path.display());
             listeners.push(Listener::Unix(listener, path.clone(), name));
-        } else if config.tcp {
-            for host in &config.listen {
-                for addr in resolve(host, config.port)? {
-                    let listener = bind_tcp(addr, config.backlog, config.sock_mark)?;
-                    let name = format!("tcp:{}", listener.local_addr()?);
-                    listeners.push(Listener::Tcp(listener, name));
+        } else {
+            for entry in &config.listen {
+                let spec = ListenAddress::parse(entry);
+                if config.tcp {
+                    for addr in resolve(&spec.host, spec.port.unwrap_or(config.port))? {
+                        let listener = bind_tcp(addr, config.backlog, config.sock_mark)?;
+                        let name = format!("tcp:{}", listener.local_addr()?);
+                        let serves_tls = tls.is_some() && !spec.no_tls;
+                        listeners.push(Listener::Tcp(listener, name, serves_tls));
+                    }
+                }
+                if config.udp {
+                    for addr in resolve(&spec.host, config.udp_port)? {
+                        let socket = bind_udp(addr, config.sock_mark)?;
+                        let name = format!("udp:{}", socket.local_addr()?);
+                        listeners.push(Listener::Udp(socket, name));
+                    }
                 }
             }
         }
+        let loaded = Shared::new(config, credentials, tls);
+        loaded
+            .env
+            .conn_stats
+            .ssl_cert_loaded_at
+            .store(u64::from(loaded.env.clock.now()), Ordering::Relaxed);
         Ok(Server {
             listeners,
-            shared: Shared::new(config, credentials),
+            shared: loaded,
         })
     }
 
@@ -189,8 +223,19 @@ impl Server {
         self.listeners
             .iter()
             .filter_map(|l| match l {
-                Listener::Tcp(t, _) => t.local_addr().ok(),
-                Listener::Unix(..) => None,
+                Listener::Tcp(t, ..) => t.local_addr().ok(),
+                Listener::Unix(..) | Listener::Udp(..) => None,
+            })
+            .collect()
+    }
+
+    /// The UDP addresses bound (`-U`).
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| match l {
+                Listener::Udp(u, _) => u.local_addr().ok(),
+                _ => None,
             })
             .collect()
     }
@@ -198,12 +243,15 @@ impl Server {
     /// The lines memcached writes to `MEMCACHED_PORT_FILENAME`: one per listening socket,
     /// `TCP INET: 11211` or `TCP INET6: 11211`.
     pub fn port_lines(&self) -> Vec<String> {
-        self.local_addrs()
-            .iter()
-            .map(|addr| {
-                let family = if addr.is_ipv6() { "INET6" } else { "INET" };
-                format!("TCP {family}: {}", addr.port())
-            })
+        let line = |transport: &str, addr: &SocketAddr| {
+            let family = if addr.is_ipv6() { "INET6" } else { "INET" };
+            format!("{transport} {family}: {}", addr.port())
+        };
+        let tcp = self.local_addrs();
+        let udp = self.udp_addrs();
+        tcp.iter()
+            .map(|a| line("TCP", a))
+            .chain(udp.iter().map(|a| line("UDP", a)))
             .collect()
     }
 
@@ -215,13 +263,20 @@ impl Server {
             .iter()
             .filter_map(|l| match l {
                 Listener::Unix(_, p, _) => Some(p.clone()),
-                Listener::Tcp(..) => None,
+                Listener::Tcp(..) | Listener::Udp(..) => None,
             })
             .collect();
+        let (udp, streams): (Vec<Listener>, Vec<Listener>) = self
+            .listeners
+            .into_iter()
+            .partition(|l| matches!(l, Listener::Udp(..)));
         let (workers, queue) = worker::spawn_workers(&self.shared)?;
-        let acceptor = listener::spawn_acceptor(self.listeners, queue, self.shared.clone())?;
+        let acceptor = listener::spawn_acceptor(streams, queue, self.shared.clone())?;
         let crawler = spawn_crawler(self.shared.clone())?;
-        let threads = vec![workers, acceptor, crawler];
+        let mut threads = vec![workers, acceptor, crawler];
+        if !udp.is_empty() {
+            threads.push(udp::spawn(udp, self.shared.clone())?);
+        }
         Ok(RunningServer {
             shared: self.shared,
             threads,
@@ -298,6 +353,28 @@ impl Drop for RunningServer {
         self.shared.request_shutdown();
         self.join();
     }
+}
+
+fn bind_udp(addr: SocketAddr, mark: Option<u32>) -> Result<std::net::UdpSocket, ServerError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let fail = |source| ServerError::Bind {
+        address: format!("udp {addr}"),
+        source,
+    };
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(fail)?;
+    }
+    if let Some(mark) = mark {
+        if let Err(e) = socket.set_mark(mark) {
+            tracing::warn!("sock_cookie_id: cannot mark udp {addr} with {mark}: {e}");
+        }
+    }
+    socket.set_nonblocking(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    Ok(socket.into())
 }
 
 fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ServerError> {

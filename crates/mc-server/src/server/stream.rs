@@ -1,18 +1,27 @@
-//! A client connection over TCP or a Unix socket.
+//! A client connection over TCP, TLS over TCP, or a Unix socket.
 
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 
 use crate::environment::Environment;
+use crate::stats::ConnectionStats;
+
+/// How long a client has to complete its TLS handshake before it is dropped, so that
+/// connections that never finish one cannot pile up.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An accepted connection, as handed from the acceptor to a worker (not yet registered with the
 /// worker's event loop), with the listener it came through.
 #[derive(Debug)]
 pub(crate) enum Accepted {
-    Tcp(std::net::TcpStream, String),
+    /// With the listener's name and whether it serves TLS.
+    Tcp(std::net::TcpStream, String, bool),
     Unix(std::os::unix::net::UnixStream, String),
 }
 
@@ -20,7 +29,7 @@ impl Accepted {
     /// Its id (the descriptor), the peer and the listener, as `stats conns` shows them.
     pub(crate) fn describe(&self) -> (i32, String, String) {
         match self {
-            Accepted::Tcp(s, listener) => (
+            Accepted::Tcp(s, listener, _) => (
                 s.as_raw_fd(),
                 s.peer_addr()
                     .map_or_else(|_| "tcp:?".into(), |a| format!("tcp:{a}")),
@@ -30,14 +39,16 @@ impl Accepted {
         }
     }
 
-    /// Write a last word to a connection that will not be served, and close it.
+    /// Write a last word to a connection that will not be served, and close it. (Over TLS
+    /// the word could only follow a handshake; the connection is just closed.)
     pub(crate) async fn refuse(self, message: &[u8]) {
         match self {
-            Accepted::Tcp(s, _) => {
+            Accepted::Tcp(s, _, false) => {
                 if let Ok(mut s) = TcpStream::from_std(s) {
                     let _ = s.write_all(message).await;
                 }
             }
+            Accepted::Tcp(_, _, true) => {}
             Accepted::Unix(s, _) => {
                 if let Ok(mut s) = UnixStream::from_std(s) {
                     let _ = s.write_all(message).await;
@@ -51,24 +62,61 @@ impl Accepted {
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
     Unix(UnixStream),
 }
 
 impl Stream {
-    /// Register an accepted connection with this worker.
-    pub(crate) async fn register(
-        accepted: Accepted,
-        _env: &Environment,
-    ) -> std::io::Result<Stream> {
+    /// Register an accepted connection with this worker, completing its TLS handshake if
+    /// its listener serves TLS.
+    pub(crate) async fn register(accepted: Accepted, env: &Environment) -> std::io::Result<Stream> {
         Ok(match accepted {
-            Accepted::Tcp(s, _) => Stream::Tcp(TcpStream::from_std(s)?),
+            Accepted::Tcp(s, _, false) => Stream::Tcp(TcpStream::from_std(s)?),
+            Accepted::Tcp(s, _, true) => {
+                let tcp = TcpStream::from_std(s)?;
+                let Some(tls) = &env.tls else {
+                    return Err(std::io::Error::other("TLS listener without TLS settings"));
+                };
+                let acceptor = TlsAcceptor::from(tls.config());
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+                match handshake {
+                    Ok(Ok(stream)) => {
+                        if stream.get_ref().1.received_resumption_data().is_none()
+                            && tls.resumable()
+                        {
+                            ConnectionStats::add(&env.conn_stats.ssl_new_sessions, 1);
+                        }
+                        Stream::Tls(Box::new(stream))
+                    }
+                    Ok(Err(e)) => {
+                        ConnectionStats::add(&env.conn_stats.ssl_handshake_errors, 1);
+                        return Err(e);
+                    }
+                    Err(_) => {
+                        ConnectionStats::add(&env.conn_stats.ssl_handshake_errors, 1);
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "TLS handshake timed out",
+                        ));
+                    }
+                }
+            }
             Accepted::Unix(s, _) => Stream::Unix(UnixStream::from_std(s)?),
         })
     }
 
+    /// True for a TLS connection (whose socket being quiet does not mean nothing is
+    /// buffered: see [`Stream::readable`]).
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
+    /// Wait until the socket has bytes. A TLS connection may hold decrypted bytes the socket
+    /// no longer shows, so it is always "ready" and its wait happens in the read.
     pub(crate) async fn readable(&self) -> std::io::Result<()> {
         match self {
             Stream::Tcp(s) => s.readable().await,
+            Stream::Tls(_) => Ok(()),
             Stream::Unix(s) => s.readable().await,
         }
     }
@@ -76,6 +124,7 @@ impl Stream {
     pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read_buf(buf).await,
+            Stream::Tls(s) => s.read_buf(buf).await,
             Stream::Unix(s) => s.read_buf(buf).await,
         }
     }
@@ -83,6 +132,11 @@ impl Stream {
     pub(crate) async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         match self {
             Stream::Tcp(s) => s.write_all(buf).await,
+            Stream::Tls(s) => {
+                s.write_all(buf).await?;
+                // rustls buffers records; push them out now, as a plain socket would.
+                s.flush().await
+            }
             Stream::Unix(s) => s.write_all(buf).await,
         }
     }
