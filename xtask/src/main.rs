@@ -1,6 +1,7 @@
 //! Developer tasks for the workspace: `cargo xtask <task>`.
 //!
 //! * `ci` — formatting check, clippy with warnings denied, every test, and the docs; what CI runs.
+//! * `compat` — write docs/compatibility.md from mc-server's compatibility table.
 //! * `fuzz [--seconds N] [TARGET...]` — run each fuzz target for a bounded time (needs
 //!   `cargo install cargo-fuzz`; the stable toolchain is used with `RUSTC_BOOTSTRAP=1`).
 //! * `bench proto` — the codec's criterion benchmarks.
@@ -35,9 +36,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("compat") => compat(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }
@@ -52,6 +54,29 @@ fn main() -> ExitCode {
 }
 
 pub(crate) type Result<T = ()> = std::result::Result<T, String>;
+
+/// `compat`: write docs/compatibility.md from `mc_server::compatibility` (through the test
+/// that checks it, which writes the file when `MC_BLESS` is set).
+fn compat() -> Result {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "test",
+            "-p",
+            "mc-server",
+            "--test",
+            "compatibility",
+            "the_docs_table_is_generated_from_the_code",
+        ])
+        .env("MC_BLESS", "1")
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cargo test: {e}"))?;
+    if !status.success() {
+        return Err("writing docs/compatibility.md failed".into());
+    }
+    println!("wrote docs/compatibility.md");
+    Ok(())
+}
 
 /// Today's date (UTC), for reports: every figure says when it was measured.
 pub(crate) fn today() -> String {

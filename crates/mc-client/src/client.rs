@@ -157,14 +157,9 @@ impl Client {
         let specs: Vec<ServerSpec> = servers.into_iter().map(Into::into).collect();
         let weights: Vec<u32> = specs.iter().map(|s| s.weight).collect();
         let continuum = (options.distribution == Distribution::Ketama).then(|| {
-            let named: Vec<(String, u16, u32)> = specs
-                .iter()
-                .map(|s| {
-                    let (h, p) = s.host_port();
-                    (h, p, s.weight)
-                })
-                .collect();
-            Continuum::new(&named)
+            let labeled: Vec<(String, u32)> =
+                specs.iter().map(|s| (s.point_label(), s.weight)).collect();
+            Continuum::with_labels(&labeled)
         });
         let nodes = specs
             .into_iter()

@@ -5,7 +5,8 @@
 //!   appears `weight` times; when the chosen server is dead it rehashes up to 10 times. A Rust
 //!   service and a Python service sharing a pool therefore agree on every key.
 //! * [`Distribution::Ketama`] is libmemcached's (and twemproxy's) weighted consistent hashing:
-//!   adding a server moves only about 1/N of the keys.
+//!   adding a server moves only about 1/N of the keys. Servers that carry a name (twemproxy's
+//!   `host:port:weight name`) are placed by that name, as twemproxy places them.
 
 use md5::{Digest, Md5};
 
@@ -72,23 +73,33 @@ impl Continuum {
     /// Build libmemcached's weighted continuum for servers named `host:port` with weights. The
     /// `:port` is left out of the point names when it is 11211, as libmemcached does.
     pub fn new(servers: &[(String, u16, u32)]) -> Continuum {
-        let total: u64 = servers.iter().map(|s| u64::from(s.2)).sum();
-        let count = servers.len() as f64;
+        let labeled: Vec<(String, u32)> = servers
+            .iter()
+            .map(|(host, port, weight)| (point_label(host, *port, None), *weight))
+            .collect();
+        Continuum::with_labels(&labeled)
+    }
+
+    /// Build the continuum from each server's point label (what precedes `-<i>` in the names
+    /// hashed: `host`, `host:port`, or a twemproxy server's name) and weight.
+    ///
+    /// The number of points per server is computed in single precision, exactly as
+    /// libmemcached and twemproxy compute it (`(float)weight / (float)total * 160 / 4 *
+    /// (float)servers + 1e-10`, floored): in double precision, seven equal servers get 39
+    /// digests each instead of 40, and a fifth of the keys land elsewhere.
+    pub fn with_labels(servers: &[(String, u32)]) -> Continuum {
+        let total: u32 = servers.iter().map(|s| s.1).sum();
+        let count = servers.len() as f32;
         let mut points = Vec::new();
-        for (index, (host, port, weight)) in servers.iter().enumerate() {
-            let share = if total == 0 {
-                0.0
+        for (index, (label, weight)) in servers.iter().enumerate() {
+            let digests = if total == 0 {
+                0
             } else {
-                f64::from(*weight) / total as f64
+                let share = *weight as f32 / total as f32;
+                (f64::from(share * 160.0 / 4.0 * count) + 0.000_000_000_1).floor() as u32
             };
-            let digests = (share * 40.0 * count).floor() as u32;
             for i in 0..digests {
-                let name = if *port == 11211 {
-                    format!("{host}-{i}")
-                } else {
-                    format!("{host}:{port}-{i}")
-                };
-                let digest = Md5::digest(name.as_bytes());
+                let digest = Md5::digest(format!("{label}-{i}").as_bytes());
                 for chunk in digest.chunks_exact(4) {
                     let point = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
                     points.push((point, index));
@@ -111,6 +122,16 @@ impl Continuum {
     }
 }
 
+/// What a server's ketama point names start with: its twemproxy name when it has one, else
+/// `host`, with `:port` unless the port is 11211 (libmemcached's and twemproxy's rule).
+pub fn point_label(host: &str, port: u16, name: Option<&str>) -> String {
+    match name {
+        Some(name) => name.to_string(),
+        None if port == 11211 => host.to_string(),
+        None => format!("{host}:{port}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +140,20 @@ mod tests {
     fn the_tutorials_key_hash() {
         // The tutorial prints cmemcache_hash(b'k').
         assert_eq!(cmemcache_hash(b"k"), 2146);
+    }
+
+    #[test]
+    fn points_per_server_are_counted_in_single_precision() {
+        // Seven equal servers: 40 digests (160 points) each, as libmemcached and twemproxy
+        // compute it; double precision would give 39.
+        let seven: Vec<(String, u32)> = (0..7).map(|i| (format!("s{i}"), 1)).collect();
+        assert_eq!(Continuum::with_labels(&seven).points.len(), 7 * 160);
+        let weighted: Vec<(String, u32)> =
+            [4, 3, 1, 2].iter().map(|&w| (format!("w{w}"), w)).collect();
+        assert_eq!(
+            Continuum::with_labels(&weighted).points.len(),
+            (64 + 48 + 16 + 32) * 4
+        );
     }
 
     #[test]

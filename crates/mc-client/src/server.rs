@@ -27,30 +27,80 @@ impl fmt::Display for ServerAddr {
 }
 
 /// A server and its weight, as python-memcached takes them: `"host:port"`, `"unix:/path"`, or
-/// `("host:port", weight)`. A missing port means 11211.
+/// `("host:port", weight)`; and as twemproxy lists them: `"host:port:weight"`, optionally
+/// followed by a space and a name (`"10.0.0.1:11211:1 cache-a"`), which ketama then places
+/// the server by. A missing port means 11211.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     /// The address.
     pub addr: ServerAddr,
     /// Relative share of the keys.
     pub weight: u32,
+    /// twemproxy's server name: with ketama, the server's points are named after it instead of
+    /// its address, so a server can move without its keys moving.
+    pub name: Option<String>,
 }
 
 impl ServerSpec {
-    /// Parse `host[:port]` or `unix:/path`, weight 1.
+    /// Parse `host[:port]`, `unix:/path`, or twemproxy's `host:port:weight [name]`.
     pub fn parse(text: &str) -> ServerSpec {
-        let addr = match text.strip_prefix("unix:") {
-            Some(path) => ServerAddr::Unix(PathBuf::from(path)),
-            None if text
-                .rsplit_once(':')
-                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-                && !text.ends_with(']') =>
-            {
-                ServerAddr::Tcp(text.to_string())
-            }
-            None => ServerAddr::Tcp(format!("{text}:11211")),
+        let (text, name) = match text.trim().split_once(char::is_whitespace) {
+            Some((addr, name)) if !name.trim().is_empty() => (addr, Some(name.trim().to_string())),
+            _ => (text.trim(), None),
         };
-        ServerSpec { addr, weight: 1 }
+        if let Some(path) = text.strip_prefix("unix:") {
+            return ServerSpec {
+                addr: ServerAddr::Unix(PathBuf::from(path)),
+                weight: 1,
+                name,
+            };
+        }
+        // `host:port:weight`: two colons outside brackets, all-digit port and weight.
+        let bare = !text.starts_with('[') && text.matches(':').count() == 2;
+        if bare {
+            let mut parts = text.rsplitn(2, ':');
+            if let (Some(weight), Some(host_port)) = (parts.next(), parts.next()) {
+                if let (Ok(weight), Some((_, port))) =
+                    (weight.parse::<u32>(), host_port.rsplit_once(':'))
+                {
+                    if port.parse::<u16>().is_ok() {
+                        return ServerSpec {
+                            addr: ServerAddr::Tcp(host_port.to_string()),
+                            weight,
+                            name,
+                        };
+                    }
+                }
+            }
+        }
+        let addr = if text
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            && !text.ends_with(']')
+        {
+            ServerAddr::Tcp(text.to_string())
+        } else {
+            ServerAddr::Tcp(format!("{text}:11211"))
+        };
+        ServerSpec {
+            addr,
+            weight: 1,
+            name,
+        }
+    }
+
+    /// The same server, named (twemproxy's server name, for ketama placement).
+    pub fn named(self, name: impl Into<String>) -> ServerSpec {
+        ServerSpec {
+            name: Some(name.into()),
+            ..self
+        }
+    }
+
+    /// What this server's ketama point names start with.
+    pub(crate) fn point_label(&self) -> String {
+        let (host, port) = self.host_port();
+        crate::distribution::point_label(&host, port, self.name.as_deref())
     }
 
     /// Host and port for ketama point names (a Unix socket uses its path and port 0).
@@ -200,5 +250,31 @@ mod tests {
             ServerAddr::Unix("/tmp/mc.sock".into())
         );
         assert_eq!(ServerSpec::from(("10.0.0.1:11211", 4)).weight, 4);
+    }
+
+    #[test]
+    fn specs_parse_like_twemproxy_lists_servers() {
+        let spec = ServerSpec::from("10.0.0.1:11212:3 cache-a");
+        assert_eq!(spec.addr, ServerAddr::Tcp("10.0.0.1:11212".into()));
+        assert_eq!(spec.weight, 3);
+        assert_eq!(spec.name.as_deref(), Some("cache-a"));
+        assert_eq!(spec.point_label(), "cache-a");
+        let spec = ServerSpec::from("10.0.0.1:11211:2");
+        assert_eq!(
+            (spec.weight, spec.point_label()),
+            (2, "10.0.0.1".to_string())
+        );
+        assert_eq!(
+            ServerSpec::from("10.0.0.1:11212").point_label(),
+            "10.0.0.1:11212"
+        );
+        assert_eq!(
+            ServerSpec::from("[::1]:11212").addr,
+            ServerAddr::Tcp("[::1]:11212".into())
+        );
+        assert_eq!(
+            ServerSpec::from("cache").named("n").name.as_deref(),
+            Some("n")
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mc_client::blocking::Client;
-use mc_client::Options;
+use mc_client::{Distribution, Options};
 use mc_server::{Config, RunningServer};
 use mc_testkit::{missing_peer, which};
 
@@ -107,5 +107,92 @@ fn operations_through_nutcracker() {
         held.iter().all(|&n| n > 0),
         "a server got no keys: {held:?}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Start nutcracker in front of `servers` (twemproxy server lines, `host:port:weight [name]`)
+/// with md5 ketama; returns it and its port.
+fn proxy(nutcracker: &std::path::Path, servers: &[String], dir: &std::path::Path) -> (Proxy, u16) {
+    let (port, stats_port) = (free_port(), free_port());
+    let mut config = format!(
+        "pool:\n  listen: 127.0.0.1:{port}\n  hash: md5\n  distribution: ketama\n  timeout: 2000\n  redis: false\n  servers:\n"
+    );
+    for line in servers {
+        config.push_str(&format!("   - {line}\n"));
+    }
+    let conf = dir.join(format!("nutcracker-{port}.yml"));
+    std::fs::write(&conf, config).expect("config");
+    let child = Command::new(nutcracker)
+        .arg("-c")
+        .arg(&conf)
+        .args(["-s", &stats_port.to_string(), "-a", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nutcracker");
+    let proxy = Proxy(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nutcracker did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (proxy, port)
+}
+
+#[test]
+fn ketama_places_every_key_where_twemproxy_does() {
+    let Some(nutcracker) = which("nutcracker") else {
+        missing_peer("nutcracker (apt-get install nutcracker)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("mc-client-ketama-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // Named servers (twemproxy hashes `name-i`), seven equal ones (where double-precision
+    // point counts go wrong), and weights.
+    type ServerLine = dyn Fn(usize, std::net::SocketAddr) -> String;
+    let pools: [(&str, usize, &ServerLine); 3] = [
+        ("named", 3, &|i, addr| format!("{addr}:1 cache-{i}")),
+        ("seven", 7, &|_, addr| format!("{addr}:1")),
+        ("weighted-named", 4, &|i, addr| {
+            format!("{addr}:{} node{i}", [4, 3, 1, 2][i])
+        }),
+    ];
+    for (pool, count, line) in pools {
+        let servers: Vec<RunningServer> = (0..count)
+            .map(|_| RunningServer::start(Config::ephemeral()).expect("server"))
+            .collect();
+        let lines: Vec<String> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| line(i, s.local_addr().expect("addr")))
+            .collect();
+        let (_proxy, port) = proxy(&nutcracker, &lines, &dir);
+        let through_proxy = Client::new([format!("127.0.0.1:{port}")]).expect("client");
+        let keys: Vec<String> = (0..400).map(|i| format!("{pool}:{i}")).collect();
+        let pairs: Vec<(&str, String)> = keys.iter().map(|k| (k.as_str(), k.clone())).collect();
+        assert!(through_proxy
+            .set_multi(&pairs, 0)
+            .expect("set_multi")
+            .is_empty());
+        // Each key now lives on the one server twemproxy chose: a direct client finds every
+        // key only if it chooses the same server for each.
+        let direct = Client::with_options(
+            lines.clone(),
+            Options {
+                distribution: Distribution::Ketama,
+                ..Options::default()
+            },
+        )
+        .expect("client");
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let found = direct.get_multi::<String>(&refs).expect("get_multi");
+        assert_eq!(
+            found.len(),
+            keys.len(),
+            "{pool}: {} of {} keys found",
+            found.len(),
+            keys.len()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,6 +33,7 @@ pub mod cli;
 mod client_state;
 pub mod clock;
 mod commands;
+pub mod compatibility;
 pub mod config;
 mod conn_registry;
 mod environment;

@@ -67,6 +67,7 @@ fn run(launch: Launch) -> ExitCode {
         return ExitCode::from(EX_OSERR);
     }
     let verbose = config.verbosity > 0;
+    let max_bytes = config.store.max_bytes as u64;
     let server = match Server::bind(config) {
         Ok(server) => server,
         Err(e) => {
@@ -88,11 +89,7 @@ fn run(launch: Launch) -> ExitCode {
         }
     }
     if lock_memory {
-        // memcached goes on without the lock when the system refuses it.
-        use nix::sys::mman::{mlockall, MlockAllFlags};
-        if let Err(e) = mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE) {
-            eprintln!("warning: -k invalid, mlockall() failed: {e}");
-        }
+        lock_all_memory(max_bytes);
     }
     // Written before giving up root (so any directory root can write to works), owned by
     // the user we become (so we can still remove it when we exit).
@@ -177,6 +174,32 @@ fn raise_fd_limit(max_connections: usize) -> Result<(), &'static str> {
         return Err("failed to set rlimit for open files. Try starting as root or requesting smaller maxconns value.");
     }
     Ok(())
+}
+
+/// `-k`: keep every page in RAM. Locking future allocations too means any allocation past
+/// the locked-memory limit fails, and an allocation failure aborts the process; so the limit
+/// is raised as far as allowed first, and when it still cannot cover the cache (-m) and some
+/// room beyond it, memory stays unlocked with a warning, as memcached warns when its
+/// mlockall fails.
+fn lock_all_memory(max_bytes: u64) {
+    use nix::sys::mman::{mlockall, MlockAllFlags};
+    use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+    let needed = max_bytes.saturating_add(256 << 20);
+    if setrlimit(Resource::RLIMIT_MEMLOCK, RLIM_INFINITY, RLIM_INFINITY).is_err() {
+        if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_MEMLOCK) {
+            let _ = setrlimit(Resource::RLIMIT_MEMLOCK, hard, hard);
+        }
+    }
+    let limit = getrlimit(Resource::RLIMIT_MEMLOCK).map_or(0, |(soft, _)| soft);
+    if limit != RLIM_INFINITY && limit < needed {
+        eprintln!(
+            "warning: -k invalid, the locked memory limit ({limit} bytes) is below what -m needs ({needed} bytes); proceeding without locking"
+        );
+        return;
+    }
+    if let Err(e) = mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE) {
+        eprintln!("warning: -k invalid, mlockall() failed: {e}");
+    }
 }
 
 /// `-r`: let the process dump a core of any size, as far as the hard limit allows.

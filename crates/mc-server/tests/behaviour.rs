@@ -248,7 +248,7 @@ fn every_way_a_connection_ends_gives_its_slot_back() {
         b"GET / HTTP/1.1\r\n\r\n",
         // Half a request, then the client goes away.
         b"set k 0 0 100\r\nabc",
-        // A binary request: answered, then closed.
+        // A binary request, then the client goes away.
         &[
             0x80, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         ],
