@@ -88,7 +88,7 @@ use Support::{Accepted as A, Differs as D, Implemented as I, Refused as R};
 pub const ROWS: &[Row] = &[
     // Flags, in `memcached -h` order.
     row(F, "-p", "-p -1", I, "0 turns TCP off, -1 picks a free port"),
-    row(F, "-U", "-U -1", I, "UDP, off by default; answers framed as memcached's"),
+    row(F, "-U", "-U -1", D, "UDP, off by default, framed as memcached frames it; when one datagram holds several requests, their answers are framed together (memcached frames each separately; clients send one request per datagram)"),
     row(F, "-s", "-s {dir}/mc.sock", I, "Unix socket; disables TCP"),
     row(F, "-a", "-s {dir}/mc.sock -a 0755", I, "permissions of the Unix socket"),
     row(F, "-A", "-A", I, "enables `shutdown`"),
