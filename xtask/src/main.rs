@@ -64,7 +64,7 @@ fn compat() -> Result {
             "-p",
             "mc-server",
             "--test",
-            "compatibility",
+            "compatibility_table",
             "the_docs_table_is_generated_from_the_code",
         ])
         .env("MC_BLESS", "1")

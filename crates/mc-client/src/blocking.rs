@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use mc_proto::{Request, Response};
 
 use crate::client::{Client as AsyncClient, Expiry, Fetched, Options};
-use crate::error::Result;
+use crate::client_error::Result;
 use crate::server::ServerSpec;
 use crate::value::{FromValue, ToValue};
 

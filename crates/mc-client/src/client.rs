@@ -8,12 +8,12 @@ use bytes::{Bytes, BytesMut};
 use mc_proto::meta::MetaGet;
 use mc_proto::{
     check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, Get, GetCommand, Keys, MetaFlags,
-    MetaStatus, Request, Response, Store, StoreCommand, Touch,
+    MetaStatus, Request, Response, StoreCommand, StoreRequest, Touch,
 };
 
+use crate::client_error::{Error, Result};
 use crate::connection::{Connection, Expect, Reply};
 use crate::distribution::{buckets, modula_pick, Continuum, Distribution};
-use crate::error::{Error, Result};
 use crate::server::{Node, ServerSpec};
 use crate::value::{compress, decompress, FromValue, Raw, ToValue};
 
@@ -313,7 +313,7 @@ impl Client {
     ) -> Result<bool> {
         let full = self.full_key(key)?;
         let raw = self.encode_value(value)?;
-        let request = Request::Store(Store {
+        let request = Request::Store(StoreRequest {
             command,
             key: Bytes::from(full.clone()),
             flags: raw.flags,
@@ -623,7 +623,7 @@ impl Client {
             let client = self.clone();
             let key = key.to_string();
             tasks.spawn(async move {
-                let request = Request::Store(Store {
+                let request = Request::Store(StoreRequest {
                     command: StoreCommand::Set,
                     key: Bytes::from(full.clone()),
                     flags: raw.flags,

@@ -11,7 +11,7 @@ use mc_proto::{Response, ResponseDecoder, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::{Error, Result};
+use crate::client_error::{Error, Result};
 use crate::server::ServerAddr;
 
 /// What shape of answer a request gets.

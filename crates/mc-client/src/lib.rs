@@ -26,14 +26,14 @@
 
 pub mod blocking;
 mod client;
+mod client_error;
 mod connection;
 pub mod distribution;
-mod error;
 mod server;
 pub mod value;
 
 pub use client::{Client, Expiry, Fetched, Options};
+pub use client_error::{Error, Result};
 pub use distribution::Distribution;
-pub use error::{Error, Result};
 pub use server::{ServerAddr, ServerSpec};
 pub use value::{FromValue, Json, Raw, ToValue};

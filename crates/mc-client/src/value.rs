@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::client_error::{Error, Result};
 
 /// python-memcached's flag bits, and ours.
 pub mod flags {

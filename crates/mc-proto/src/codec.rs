@@ -3,7 +3,7 @@
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::error::{RequestError, ResponseError};
+use crate::codec_error::{RequestError, ResponseError};
 use crate::request::{Limits, Request, RequestDecoder};
 use crate::response::{Response, ResponseDecoder};
 

@@ -47,7 +47,7 @@
 pub mod binary;
 #[cfg(feature = "codec")]
 pub mod codec;
-mod error;
+mod codec_error;
 mod key;
 mod limits;
 pub mod meta;
@@ -56,14 +56,14 @@ pub mod request;
 pub mod response;
 mod tokens;
 
-pub use error::{MetaError, RequestError, RequestErrorKind, ResponseError};
+pub use codec_error::{MetaError, RequestError, RequestErrorKind, ResponseError};
 pub use key::{check_key, check_key_default, KeyError};
 pub use limits::{item_size, DEFAULT_MAX_ITEM_SIZE, KEY_MAX_LENGTH, MAX_LINE_LENGTH};
 pub use meta::{MetaFlags, MetaOptions, MetaResponse, MetaStatus};
 pub use request::{
     AdminWords, Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys,
-    Limits, LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, Store, StoreCommand, Touch,
-    Verbosity,
+    Limits, LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, StoreCommand, StoreRequest,
+    Touch, Verbosity,
 };
 pub use response::{encode_value, encode_value_header, Response, ResponseDecoder, Value};
 

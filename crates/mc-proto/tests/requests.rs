@@ -8,8 +8,8 @@ use common::{decode_all, decode_one, Event};
 use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
 use mc_proto::{
     Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys, Limits,
-    LruCrawler, MetaFlags, Request, RequestDecoder, RequestErrorKind, ShutdownMode, Stats, Store,
-    StoreCommand, Touch, Verbosity,
+    LruCrawler, MetaFlags, Request, RequestDecoder, RequestErrorKind, ShutdownMode, Stats,
+    StoreCommand, StoreRequest, Touch, Verbosity,
 };
 
 fn b(s: &'static str) -> Bytes {
@@ -29,7 +29,7 @@ fn store(
     data: &'static str,
     noreply: bool,
 ) -> Request {
-    Request::Store(Store {
+    Request::Store(StoreRequest {
         command,
         key: b(key),
         flags: f,

@@ -9,7 +9,7 @@ use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
 use mc_proto::{
     Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys, Limits,
     LruCrawler, MetaFlags, MetaResponse, MetaStatus, Request, Response, ResponseDecoder,
-    ShutdownMode, Stats, Store, StoreCommand, Touch, Value, Verbosity,
+    ShutdownMode, Stats, StoreCommand, StoreRequest, Touch, Value, Verbosity,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -125,7 +125,7 @@ fn request() -> impl Strategy<Value = Request> {
             any::<bool>()
         )
             .prop_map(|(command, key, flags, exptime, cas, data, noreply)| {
-                Request::Store(Store {
+                Request::Store(StoreRequest {
                     command,
                     key,
                     flags,

@@ -2,7 +2,7 @@
 //! every `-o` suboption, every command, and every field of `stats` and `stats settings`.
 //!
 //! docs/compatibility.md is generated from this table (`cargo xtask compat`), and
-//! `tests/compatibility.rs` checks it against the real memcached: every flag and suboption
+//! `tests/compatibility_table.rs` checks it against the real memcached: every flag and suboption
 //! its `-h` lists and every field its `stats` and `stats settings` print must have a row here,
 //! and every command-line row's example must start both servers, or be refused by both with
 //! the same message (rows marked [`Support::Differs`] say how they differ instead).
@@ -447,7 +447,7 @@ pub fn markdown() -> String {
     let mut doc = String::from(
         "# Compatibility with memcached 1.6.18\n\n\
          Generated from `crates/mc-server/src/compatibility.rs` by `cargo xtask compat`; \
-         `cargo test -p mc-server --test compatibility` fails when a flag, suboption or \
+         `cargo test -p mc-server --test compatibility_table` fails when a flag, suboption or \
          stats field of the real memcached is missing here, when this file is out of date, \
          or when a command line below does not start (or is not refused) as the table says.\n\n\
          *implemented*: does what memcached does. *accepted, no effect*: checked as memcached \

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::conn_registry::ConnRegistry;
 use crate::event_log::EventLog;
 use crate::runtime_settings::RuntimeSettings;
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 use crate::tls_config::TlsContext;
 
 /// The server-wide state that lives outside the store lock.

@@ -25,7 +25,7 @@ use crate::client_state::ClientState;
 use crate::commands::{self, Budget, Control, Ctx, Progress, Resume};
 use crate::config::{Auth, Protocol as Binding};
 use crate::environment::Environment;
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 use crate::store_lock::{Locked, StoreLock};
 use crate::verbose_log::VerboseLog;
 
@@ -138,6 +138,11 @@ impl Executor {
             since_read: 0,
             verbose: VerboseLog::default(),
         }
+    }
+
+    /// Print no `-vv` lines for this connection (the socket-free harness).
+    pub(crate) fn mute_verbose(&mut self) {
+        self.verbose.mute();
     }
 
     /// Decode requests from `input` (consuming them), run them, and append their answers to
@@ -343,10 +348,10 @@ impl Executor {
                         if verbose {
                             self.verbose.binary(ctx.client.id, &request);
                         }
-                        Progress::Done(commands::binary::execute(request, &mut ctx))
+                        Progress::Done(commands::binary_commands::execute(request, &mut ctx))
                     }
                     Job::Binary(Err(reject)) => {
-                        Progress::Done(commands::binary::reject(reject, &mut ctx))
+                        Progress::Done(commands::binary_commands::reject(reject, &mut ctx))
                     }
                 }
             } else {

@@ -41,10 +41,13 @@ impl Harness {
             authenticated: config.auth == Auth::None,
             ..ClientState::default()
         };
+        let mut executor = Executor::new(limits, client);
+        // `verbosity 2` from a fuzz input must not flood the fuzzer's terminal.
+        executor.mute_verbose();
         Harness {
             store: StoreLock::for_config(&config),
             env: Environment::new(config),
-            executor: Executor::new(limits, client),
+            executor,
             input: BytesMut::new(),
             closed: false,
             watching: None,

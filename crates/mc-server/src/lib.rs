@@ -44,7 +44,7 @@ pub mod pid_file;
 mod prefix_stats;
 pub mod runtime_settings;
 mod server;
-pub mod stats;
+pub mod server_counters;
 pub mod storage;
 mod store_lock;
 pub mod tls_config;

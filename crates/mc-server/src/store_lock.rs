@@ -16,7 +16,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::prefix_stats::PrefixStats;
-use crate::stats::CommandStats;
+use crate::server_counters::CommandStats;
 use crate::storage::{Store, StoreConfig};
 
 /// What the lock guards.

@@ -13,6 +13,8 @@ use mc_proto::Request;
 #[derive(Debug, Default)]
 pub(crate) struct VerboseLog {
     lines: String,
+    /// Gather nothing (the socket-free harness has no terminal to print to).
+    muted: bool,
 }
 
 /// The most bytes of one request line shown (a get line may be megabytes long).
@@ -21,6 +23,9 @@ const SHOWN: usize = 2048;
 impl VerboseLog {
     /// `<id command line` for a request (its first line; no data block).
     pub(crate) fn request(&mut self, id: i32, request: &Request) {
+        if self.muted {
+            return;
+        }
         let mut wire = BytesMut::new();
         request.encode(&mut wire);
         let line = wire[..].split(|&b| b == b'\r').next().unwrap_or_default();
@@ -30,6 +35,9 @@ impl VerboseLog {
 
     /// `<id` and the binary command's name and key.
     pub(crate) fn binary(&mut self, id: i32, request: &mc_proto::binary::BinaryRequest) {
+        if self.muted {
+            return;
+        }
         let _ = writeln!(
             self.lines,
             "<{id} Read binary protocol data: opcode 0x{:02x}",
@@ -39,6 +47,9 @@ impl VerboseLog {
 
     /// `>id ...` for each answer line in `answer`; values are named, not printed.
     pub(crate) fn answers(&mut self, id: i32, answer: &[u8]) {
+        if self.muted {
+            return;
+        }
         let mut rest = answer;
         while !rest.is_empty() {
             let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
@@ -77,6 +88,12 @@ impl VerboseLog {
                 rest = rest.get(len + 2..).unwrap_or_default();
             }
         }
+    }
+
+    /// Gather nothing from now on.
+    pub(crate) fn mute(&mut self) {
+        self.muted = true;
+        self.lines.clear();
     }
 
     /// Print what was gathered (stderr, unbuffered, as memcached's `fprintf`).

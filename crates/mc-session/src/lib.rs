@@ -40,15 +40,15 @@
 //! when a session would be too large, so handlers can use `?`.
 
 mod csrf;
-mod error;
 mod id;
 mod layer;
 mod session;
+mod session_error;
 mod store;
 
-pub use error::{SessionError, RETRY_AFTER_SECONDS};
 pub use id::{is_valid_id, new_id};
 pub use layer::{SessionLayer, SessionService};
 pub use session::Session;
+pub use session_error::{SessionError, RETRY_AFTER_SECONDS};
 pub use store::{Data, Loaded, SessionConfig, SessionStore};
 pub use tower_cookies::Key;

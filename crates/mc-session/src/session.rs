@@ -12,8 +12,8 @@ use tower_cookies::cookie::SameSite;
 use tower_cookies::{Cookie, Cookies};
 
 use crate::csrf::new_anchor;
-use crate::error::SessionError;
 use crate::id::{is_valid_id, new_id};
+use crate::session_error::SessionError;
 use crate::store::{Data, SessionStore};
 
 /// How many freshly minted ids are tried before giving up (a collision of 122 random bits

@@ -9,7 +9,7 @@ use tower_cookies::cookie::SameSite;
 use tower_cookies::Key;
 
 use crate::csrf::TokenKey;
-use crate::error::SessionError;
+use crate::session_error::SessionError;
 
 /// The session data: a JSON object.
 pub type Data = Map<String, Value>;

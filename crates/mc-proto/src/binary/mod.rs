@@ -4,14 +4,14 @@
 //! default `-B auto` decides so per connection. Sans-IO like the text codec: requests are
 //! decoded from and responses encoded into byte buffers.
 
-mod decoder;
-mod header;
+mod binary_decoder;
+mod binary_header;
+mod binary_request;
 pub mod opcode;
-mod request;
 
-pub use decoder::{BinaryDecoder, BinaryReject, MAX_SASL_DATA, MAX_SASL_MECH_LEN};
-pub use header::{
+pub use binary_decoder::{BinaryDecoder, BinaryReject, MAX_SASL_DATA, MAX_SASL_MECH_LEN};
+pub use binary_header::{
     encode_error, encode_response, BinaryResponse, Header, Status, HEADER_LEN, REQUEST_MAGIC,
     RESPONSE_MAGIC,
 };
-pub use request::{BinaryCommand, BinaryRequest};
+pub use binary_request::{BinaryCommand, BinaryRequest};

@@ -3,25 +3,25 @@
 //! Flags are kept as the raw tokens the client sent (a server echoes `O` and `k` back in request
 //! order) together with the parsed [`MetaOptions`], validated with memcached's rules.
 
-mod arithmetic;
-mod debug;
-mod delete;
-mod get;
-mod response;
-mod set;
+mod ma;
+mod md;
+mod me;
+mod meta_response;
+mod mg;
+mod ms;
 
-pub use arithmetic::MetaArithmetic;
-pub use debug::MetaDebug;
-pub use delete::MetaDelete;
-pub use get::MetaGet;
-pub use response::{MetaResponse, MetaStatus};
-pub use set::MetaSet;
-pub(crate) use set::MetaSetHeader;
+pub use ma::MetaArithmetic;
+pub use md::MetaDelete;
+pub use me::MetaDebug;
+pub use meta_response::{MetaResponse, MetaStatus};
+pub use mg::MetaGet;
+pub use ms::MetaSet;
+pub(crate) use ms::MetaSetHeader;
 
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::error::{MetaError, RequestErrorKind};
+use crate::codec_error::{MetaError, RequestErrorKind};
 use crate::number::{parse_i32, parse_u32, parse_u64};
 use crate::tokens::{words, Tokens};
 use crate::KEY_MAX_LENGTH;

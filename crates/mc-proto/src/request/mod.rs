@@ -3,23 +3,23 @@
 //! One file per command family, each with its parser (used by [`RequestDecoder`]) and its
 //! encoder (used by clients through [`Request::encode`]).
 
-mod admin;
-mod arithmetic;
-mod decoder;
-mod delete;
-mod flush_all;
-mod retrieval;
-mod storage;
-mod touch;
+mod admin_request;
+mod delete_request;
+mod flush_all_request;
+mod get_request;
+mod incr_decr_request;
+mod request_decoder;
+mod store_request;
+mod touch_request;
 
-pub use admin::{AdminWords, CacheMemlimit, LruCrawler, ShutdownMode, Stats, Verbosity};
-pub use arithmetic::{Arithmetic, ArithmeticOp};
-pub use decoder::{Limits, RequestDecoder};
-pub use delete::Delete;
-pub use flush_all::FlushAll;
-pub use retrieval::{Get, GetCommand, Keys, KeysIter};
-pub use storage::{Store, StoreCommand};
-pub use touch::Touch;
+pub use admin_request::{AdminWords, CacheMemlimit, LruCrawler, ShutdownMode, Stats, Verbosity};
+pub use delete_request::Delete;
+pub use flush_all_request::FlushAll;
+pub use get_request::{Get, GetCommand, Keys, KeysIter};
+pub use incr_decr_request::{Arithmetic, ArithmeticOp};
+pub use request_decoder::{Limits, RequestDecoder};
+pub use store_request::{StoreCommand, StoreRequest};
+pub use touch_request::Touch;
 
 use bytes::{BufMut, BytesMut};
 
@@ -31,7 +31,7 @@ pub enum Request {
     /// `get`, `gets`, `gat`, `gats` (and the ancient alias `bget`).
     Get(Get),
     /// `set`, `add`, `replace`, `append`, `prepend`, `cas` with their data block.
-    Store(Store),
+    Store(StoreRequest),
     /// `delete <key> [0] [noreply]`.
     Delete(Delete),
     /// `incr`/`decr <key> <delta> [noreply]`.

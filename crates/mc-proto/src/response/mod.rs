@@ -1,8 +1,8 @@
 //! Responses: what a server sends and a client decodes.
 
-mod decoder;
+mod response_decoder;
 
-pub use decoder::ResponseDecoder;
+pub use response_decoder::ResponseDecoder;
 
 use bytes::{BufMut, Bytes, BytesMut};
 

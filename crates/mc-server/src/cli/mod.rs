@@ -672,4 +672,4 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
 }
 
 #[cfg(test)]
-mod tests;
+mod cli_tests;

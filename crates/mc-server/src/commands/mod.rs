@@ -8,17 +8,17 @@
 //! release the lock, write what is buffered and continue later from where they stopped.
 
 mod admin;
-mod arithmetic;
-pub(crate) mod binary;
+pub(crate) mod binary_commands;
 mod crawler;
 mod delete;
+mod get;
+mod incr_decr;
 mod lru;
-mod meta;
+mod meta_commands;
 mod observe;
-mod retrieval;
 mod slabs;
 mod stats;
-mod storage;
+mod store;
 mod touch;
 mod watch;
 
@@ -28,7 +28,7 @@ use mc_proto::{Request, RequestError, RequestErrorKind};
 use crate::client_state::ClientState;
 use crate::environment::Environment;
 use crate::prefix_stats::PrefixStats;
-use crate::stats::CommandStats;
+use crate::server_counters::CommandStats;
 use crate::storage::Store;
 
 pub(crate) use crawler::Metadump;
@@ -141,12 +141,12 @@ impl Ctx<'_> {
 pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
     ctx.budget.spend(1);
     let control = match request {
-        Request::Get(r) => return retrieval::get(r, ctx),
+        Request::Get(r) => return get::get(r, ctx),
         Request::LruCrawler(r) => return crawler::lru_crawler(r, ctx),
         Request::Stats(r) => return stats::stats(r, ctx),
-        Request::Store(r) => storage::store(r, ctx),
+        Request::Store(r) => store::store(r, ctx),
         Request::Delete(r) => delete::delete(r, ctx),
-        Request::Arithmetic(r) => arithmetic::arithmetic(r, ctx),
+        Request::Arithmetic(r) => incr_decr::arithmetic(r, ctx),
         Request::Touch(r) => touch::touch(r, ctx),
         Request::FlushAll(r) => admin::flush_all(r, ctx),
         Request::Version => admin::version(ctx),
@@ -158,15 +158,15 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
         Request::RefreshCerts => admin::refresh_certs(ctx),
         Request::Shutdown(mode) => admin::shutdown(mode, ctx),
         Request::CacheMemlimit(r) => admin::cache_memlimit(r, ctx),
-        Request::MetaGet(r) => meta::get(r, ctx),
-        Request::MetaSet(r) => meta::set(r, ctx),
-        Request::MetaDelete(r) => meta::delete(r, ctx),
-        Request::MetaArithmetic(r) => meta::arithmetic(r, ctx),
+        Request::MetaGet(r) => meta_commands::get(r, ctx),
+        Request::MetaSet(r) => meta_commands::set(r, ctx),
+        Request::MetaDelete(r) => meta_commands::delete(r, ctx),
+        Request::MetaArithmetic(r) => meta_commands::arithmetic(r, ctx),
         Request::MetaNoop => {
             ctx.out.put_slice(b"MN\r\n");
             Control::Continue
         }
-        Request::MetaDebug(r) => meta::debug(r, ctx),
+        Request::MetaDebug(r) => meta_commands::debug(r, ctx),
     };
     Progress::Done(control)
 }
@@ -174,7 +174,7 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
 /// Go on with a command that paused.
 pub(crate) fn resume(paused: Resume, ctx: &mut Ctx<'_>) -> Progress {
     match paused {
-        Resume::Get(r) => retrieval::get(r, ctx),
+        Resume::Get(r) => get::get(r, ctx),
         Resume::Metadump(m) => crawler::metadump(m, ctx),
         Resume::Cachedump(d) => stats::cachedump(d, ctx),
         Resume::Conns(d) => stats::conns(d, ctx),

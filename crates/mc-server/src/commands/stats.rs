@@ -23,7 +23,7 @@ use super::{Control, Ctx, Progress, Resume};
 use crate::clock::unix_now;
 use crate::config::Auth;
 use crate::runtime_settings::RuntimeSettings;
-use crate::stats::{CommandStats, ConnectionStats};
+use crate::server_counters::{CommandStats, ConnectionStats};
 use crate::storage::ScanCursor;
 
 /// memcached's cap on a `stats cachedump` answer.

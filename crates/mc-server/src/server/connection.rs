@@ -18,7 +18,7 @@ use crate::config::Auth;
 use crate::conn_registry::{ConnInfo, ConnState};
 use crate::event_log::{kind, Watcher};
 use crate::executor::{Executor, Step};
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 use crate::verbose_log::VerboseLog;
 
 /// Bytes asked of the socket per read.

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::stream::Accepted;
 use super::worker::WorkerQueue;
 use super::{Listener, Shared};
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 
 /// What memcached answers a connection over its limit before closing it.
 const TOO_MANY: &[u8] = b"ERROR Too many open connections\r\n";

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use crate::auth::Credentials;
 use crate::config::{Auth, Config};
 use crate::environment::Environment;
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 use crate::store_lock::StoreLock;
 use crate::tls_config::TlsContext;
 use listen_address::ListenAddress;

@@ -10,7 +10,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::environment::Environment;
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 
 /// How long a client has to complete its TLS handshake before it is dropped, so that
 /// connections that never finish one cannot pile up.

@@ -23,7 +23,7 @@ use super::{Listener, Shared};
 use crate::client_state::ClientState;
 use crate::config::Auth;
 use crate::executor::{Executor, Step};
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 
 /// The frame header before every datagram's payload.
 pub(crate) const FRAME_HEADER: usize = 8;

@@ -5,21 +5,21 @@
 //! seconds (see [`crate::clock`]) passed in by the caller, which keeps the store deterministic
 //! under test.
 
-mod counters;
 mod index;
 pub(crate) mod item;
 mod slab;
+mod store_counters;
 #[cfg(test)]
-mod tests;
+mod store_tests;
 
 use ahash::RandomState;
 use mc_proto::StoreCommand;
 
-pub use self::counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BUCKET};
 use self::index::Index;
 use self::item::{ItemRead, ItemWrite, FETCHED, LINKED};
 pub use self::item::{STALE, TOKEN_SENT};
 pub use self::slab::{MAX_PAGE_BYTES, PAGE_SIZE};
+pub use self::store_counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BUCKET};
 
 /// Bytes of every item taken by its header (lengths, flags, times, CAS, links), before the
 /// key and value: memcached's `-n` counts the space after it.

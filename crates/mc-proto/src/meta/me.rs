@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::error::{RequestError, RequestErrorKind};
+use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::tokens::Tokens;
 use crate::KEY_MAX_LENGTH;
 

@@ -7,9 +7,9 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::header::{Header, Status, HEADER_LEN, REQUEST_MAGIC};
+use super::binary_header::{Header, Status, HEADER_LEN, REQUEST_MAGIC};
+use super::binary_request::{BinaryCommand, BinaryRequest};
 use super::opcode;
-use super::request::{BinaryCommand, BinaryRequest};
 use crate::{item_size, StoreCommand, KEY_MAX_LENGTH};
 
 /// memcached's longest SASL mechanism name.

@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{check_opaque, parse_key_and_flags, put_key, MetaFlags, MetaLine};
-use crate::error::{MetaError, RequestError, RequestErrorKind};
+use crate::codec_error::{MetaError, RequestError, RequestErrorKind};
 use crate::request::ArithmeticOp;
 use crate::tokens::Tokens;
 

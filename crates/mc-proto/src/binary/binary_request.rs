@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::header::{Header, REQUEST_MAGIC};
+use super::binary_header::{Header, REQUEST_MAGIC};
 use super::opcode;
 use crate::StoreCommand;
 

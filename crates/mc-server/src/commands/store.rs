@@ -1,6 +1,6 @@
 //! `set`, `add`, `replace`, `append`, `prepend`, `cas`.
 
-use mc_proto::Store as StoreRequest;
+use mc_proto::StoreRequest;
 
 use super::{Control, Ctx};
 use crate::storage::{StoreStatus, Write};

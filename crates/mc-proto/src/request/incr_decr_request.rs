@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{put_noreply, put_number};
-use crate::error::{RequestError, RequestErrorKind};
+use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::number::parse_u64;
 use crate::tokens::Tokens;
 use crate::KEY_MAX_LENGTH;

@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{put_noreply, put_number};
-use crate::error::{RequestError, RequestErrorKind};
+use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::number::parse_u32;
 use crate::tokens::Tokens;
 

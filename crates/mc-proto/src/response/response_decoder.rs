@@ -3,7 +3,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Response, Value};
-use crate::error::ResponseError;
+use crate::codec_error::ResponseError;
 use crate::meta::{MetaResponse, MetaStatus};
 use crate::number::parse_u64;
 use crate::tokens::words;

@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{check_opaque, preparse, put_key, MetaFlags, MetaLine};
-use crate::error::{MetaError, RequestError, RequestErrorKind};
+use crate::codec_error::{MetaError, RequestError, RequestErrorKind};
 use crate::number::parse_i32;
 use crate::request::{put_number, StoreCommand};
 use crate::tokens::Tokens;

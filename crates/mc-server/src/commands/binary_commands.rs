@@ -11,7 +11,7 @@ use mc_proto::StoreCommand;
 use super::admin::PROTOCOL_VERSION;
 use super::{stats, Control, Ctx, Progress};
 use crate::config::Auth;
-use crate::stats::ConnectionStats;
+use crate::server_counters::ConnectionStats;
 use crate::storage::{Access, ArithStatus, DeleteStatus, StoreStatus, Write};
 
 /// The SASL mechanisms offered.

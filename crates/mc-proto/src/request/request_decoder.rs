@@ -4,12 +4,12 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
     AdminWords, Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand,
-    LruCrawler, Request, ShutdownMode, Stats, Store, StoreCommand, Touch, Verbosity,
+    LruCrawler, Request, ShutdownMode, Stats, StoreCommand, StoreRequest, Touch, Verbosity,
 };
-use crate::error::{RequestError, RequestErrorKind};
+use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::limits::{item_size, DEFAULT_MAX_ITEM_SIZE, MAX_LINE_LENGTH};
 use crate::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet, MetaSetHeader};
-use crate::request::storage::StoreHeader;
+use crate::request::store_request::StoreHeader;
 use crate::tokens::Tokens;
 
 /// Bounds the decoder enforces.
@@ -46,7 +46,7 @@ enum State {
 
 #[derive(Debug)]
 enum Pending {
-    Store(Store, usize),
+    Store(StoreRequest, usize),
     MetaSet(MetaSetHeader),
 }
 

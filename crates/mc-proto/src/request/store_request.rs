@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{put_noreply, put_number};
-use crate::error::{RequestError, RequestErrorKind};
+use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::number::{parse_i32, parse_u32, parse_u64};
 use crate::tokens::Tokens;
 use crate::KEY_MAX_LENGTH;
@@ -41,7 +41,7 @@ impl StoreCommand {
 
 /// A storage request with its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Store {
+pub struct StoreRequest {
     /// Which command.
     pub command: StoreCommand,
     /// The key.
@@ -116,8 +116,8 @@ impl StoreHeader {
     }
 
     /// The request, still without its data, from the line the header was parsed from.
-    pub(crate) fn into_store(self, line: &Bytes) -> Store {
-        Store {
+    pub(crate) fn into_store(self, line: &Bytes) -> StoreRequest {
+        StoreRequest {
             command: self.command,
             key: line.slice(self.key.0..self.key.1),
             flags: self.flags,
@@ -129,7 +129,7 @@ impl StoreHeader {
     }
 }
 
-impl Store {
+impl StoreRequest {
     /// Append the wire form: the command line and the data block.
     pub fn encode(&self, dst: &mut BytesMut) {
         dst.reserve(self.key.len() + self.data.len() + 48);
