@@ -65,7 +65,9 @@ pub use request::{
     Limits, LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, StoreCommand, StoreRequest,
     Touch, Verbosity,
 };
-pub use response::{encode_value, encode_value_header, Response, ResponseDecoder, Value};
+pub use response::{
+    encode_value, encode_value_header, Response, ResponseDecoder, ServerMessage, Value,
+};
 
 /// Number parsing with memcached's exact rules, for servers that interpret stored values (e.g.
 /// `incr` on a stored number).

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::{BufMut, BytesMut};
 use parking_lot::Mutex;
 
 /// Event kinds, as `watch` names them.
@@ -124,7 +125,11 @@ impl EventLog {
             kinds,
             limit: self.buffer_limit,
             pending: Mutex::new(Pending {
-                bytes: b"OK\r\n".to_vec(),
+                bytes: {
+                    let mut ok = bytes::BytesMut::new();
+                    mc_proto::Response::Ok.encode(&mut ok);
+                    ok.to_vec()
+                },
                 skipped: 0,
             }),
             ready: tokio::sync::Notify::new(),
@@ -145,7 +150,7 @@ impl EventLog {
 
     /// Log an event of `kind`: `body` writes what follows `ts=… gid=… ` (from `type=` on).
     /// Nothing is formatted when no watcher wants the kind.
-    pub(crate) fn log(&self, kind: u32, body: impl FnOnce(&mut String)) {
+    pub(crate) fn log(&self, kind: u32, body: impl FnOnce(&mut BytesMut)) {
         if !self.wants(kind) {
             return;
         }
@@ -153,7 +158,7 @@ impl EventLog {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let mut line = String::with_capacity(128);
+        let mut line = BytesMut::with_capacity(128);
         // memcached prints the microseconds without padding (`ts=1700000000.5123`).
         let _ = write!(
             line,
@@ -162,7 +167,7 @@ impl EventLog {
             now.subsec_micros()
         );
         body(&mut line);
-        line.push('\n');
+        line.put_u8(b'\n');
         self.written.fetch_add(1, Ordering::Relaxed);
         for watcher in self.watchers.lock().iter() {
             if watcher.kinds & kind == 0 {
@@ -179,22 +184,10 @@ impl EventLog {
                 pending.bytes.extend_from_slice(skipped.as_bytes());
                 pending.skipped = 0;
             }
-            pending.bytes.extend_from_slice(line.as_bytes());
+            pending.bytes.extend_from_slice(&line);
             self.sent.fetch_add(1, Ordering::Relaxed);
             drop(pending);
             watcher.ready.notify_one();
-        }
-    }
-}
-
-/// memcached's `uriencode` of a key for log and dump lines: everything but unreserved URI
-/// characters becomes `%XX`.
-pub(crate) fn uri_encode(key: &[u8], out: &mut String) {
-    for &b in key {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
         }
     }
 }
@@ -211,18 +204,18 @@ mod tests {
         assert_eq!(formatted, 0, "nobody watches: nothing is formatted");
         let watcher = log.attach(kind::FETCHERS).expect("a watcher");
         assert_eq!(watcher.take(), b"OK\r\n");
-        log.log(kind::MUTATIONS, |l| l.push_str("type=item_store"));
+        log.log(kind::MUTATIONS, |l| l.put_slice(b"type=item_store"));
         assert!(
             watcher.take().is_empty(),
             "kinds it did not ask for are not sent"
         );
         for _ in 0..1000 {
-            log.log(kind::FETCHERS, |l| l.push_str("type=item_get key=k"));
+            log.log(kind::FETCHERS, |l| l.put_slice(b"type=item_get key=k"));
         }
         let first = String::from_utf8(watcher.take()).expect("text");
         assert!(first.len() <= 4096);
         assert!(first.lines().all(|l| l.contains("type=item_get")));
-        log.log(kind::FETCHERS, |l| l.push_str("type=item_get key=after"));
+        log.log(kind::FETCHERS, |l| l.put_slice(b"type=item_get key=after"));
         let next = String::from_utf8(watcher.take()).expect("text");
         assert!(next.starts_with("skipped="), "{next}");
         assert!(log.skipped.load(Ordering::Relaxed) > 0);

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, BytesMut};
 use mc_proto::binary::{self, BinaryDecoder, BinaryReject, BinaryRequest};
-use mc_proto::{Limits, Request, RequestDecoder, RequestError};
+use mc_proto::{Limits, Request, RequestDecoder, RequestError, Response, ServerMessage};
 
 use crate::client_state::ClientState;
 use crate::commands::{self, Budget, Control, Ctx, Progress, Resume};
@@ -232,11 +232,11 @@ impl Executor {
             };
             let Some(size) = size.map(|s| s as usize) else {
                 input.advance(end + 1);
-                out.extend_from_slice(b"CLIENT_ERROR unauthenticated\r\n");
+                Response::Message(ServerMessage::Unauthenticated).encode(out);
                 continue;
             };
             if size + 2 > AUTH_LINE_MAX {
-                out.extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
+                Response::Message(ServerMessage::BadAuthenticationToken).encode(out);
                 return Some(Step::Close);
             }
             let total = end + 1 + size + 2;
@@ -246,7 +246,7 @@ impl Executor {
             let token = input[end + 1..total].to_vec();
             input.advance(total);
             if !token.ends_with(b"\r\n") {
-                out.extend_from_slice(b"CLIENT_ERROR bad command line termination\r\n");
+                Response::Message(ServerMessage::BadLineTermination).encode(out);
                 continue;
             }
             let words: Vec<&[u8]> = token[..size]
@@ -254,16 +254,16 @@ impl Executor {
                 .filter(|w| !w.is_empty())
                 .collect();
             let [user, password, ..] = words.as_slice() else {
-                out.extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
+                Response::Message(ServerMessage::BadAuthenticationToken).encode(out);
                 continue;
             };
             ConnectionStats::add(&stats.auth_cmds, 1);
             if env.credentials.check(user, password) {
                 self.client.authenticated = true;
-                out.extend_from_slice(b"STORED\r\n");
+                Response::Stored.encode(out);
             } else {
                 ConnectionStats::add(&stats.auth_errors, 1);
-                out.extend_from_slice(b"CLIENT_ERROR authentication failure\r\n");
+                Response::Message(ServerMessage::AuthenticationFailure).encode(out);
             }
         }
         None

@@ -15,3 +15,9 @@ pub use binary_header::{
     RESPONSE_MAGIC,
 };
 pub use binary_request::{BinaryCommand, BinaryRequest};
+
+/// The SASL mechanisms a server offers here, as `SASL_LIST_MECHS` answers.
+pub const SASL_MECHANISMS: &[u8] = b"PLAIN";
+
+/// The body of a successful `SASL_AUTH` answer.
+pub const SASL_AUTHENTICATED: &[u8] = b"Authenticated";

@@ -82,3 +82,110 @@ impl MetaResponse {
         }
     }
 }
+
+/// Writes one meta response into a buffer piece by piece, for servers that answer from their
+/// own storage without building a [`MetaResponse`]: the status (`VA <len>` with its length),
+/// then return flags, then the end of the line and, for `VA`, the data.
+#[derive(Debug)]
+pub struct MetaReply<'a> {
+    dst: &'a mut BytesMut,
+}
+
+impl<'a> MetaReply<'a> {
+    /// Start a line with `status` (for [`MetaStatus::Value`] use [`MetaReply::value`]).
+    pub fn start(dst: &'a mut BytesMut, status: MetaStatus) -> MetaReply<'a> {
+        dst.put_slice(status.code());
+        MetaReply { dst }
+    }
+
+    /// Start a `VA <len>` line.
+    pub fn value(dst: &'a mut BytesMut, len: usize) -> MetaReply<'a> {
+        dst.put_slice(b"VA ");
+        put_number(dst, len);
+        MetaReply { dst }
+    }
+
+    /// ` <flag><n>`.
+    pub fn number(&mut self, flag: u8, n: impl itoa::Integer) {
+        self.dst.put_u8(b' ');
+        self.dst.put_u8(flag);
+        put_number(self.dst, n);
+    }
+
+    /// ` <flag><bytes>` (the opaque `O`, an echoed token).
+    pub fn token(&mut self, flag: u8, bytes: &[u8]) {
+        self.dst.put_u8(b' ');
+        self.dst.put_u8(flag);
+        self.dst.put_slice(bytes);
+    }
+
+    /// A flag without an argument: ` W`, ` Z`, ` X`.
+    pub fn flag(&mut self, flag: u8) {
+        self.dst.put_u8(b' ');
+        self.dst.put_u8(flag);
+    }
+
+    /// ` k<key>`; base64-encoded and followed by ` b` when the request's key was.
+    pub fn key(&mut self, key: &[u8], base64: bool) {
+        use base64::Engine as _;
+        if base64 {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(key);
+            self.token(b'k', encoded.as_bytes());
+            self.flag(b'b');
+        } else {
+            self.token(b'k', key);
+        }
+    }
+
+    /// End the line.
+    pub fn end(self) {
+        self.dst.put_slice(b"\r\n");
+    }
+
+    /// End the line and append the value's data block.
+    pub fn end_with_data(self, data: &[u8]) {
+        self.dst.put_slice(b"\r\n");
+        self.dst.put_slice(data);
+        self.dst.put_slice(b"\r\n");
+    }
+}
+
+/// What `me` reports about an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaDebugInfo {
+    /// memcached's `exp`: now minus the expiry time (negative while alive), -1 for never.
+    pub exp: i64,
+    /// Seconds since the last access.
+    pub last_access: u32,
+    /// The CAS unique.
+    pub cas: u64,
+    /// Whether it was read since stored.
+    pub fetched: bool,
+    /// Its slab class.
+    pub class: usize,
+    /// Bytes it occupies.
+    pub size: usize,
+}
+
+/// `ME <key> exp=… la=… cas=… fetch=yes|no cls=… size=…\r\n`, the answer to `me` (`key` as
+/// the request gave it: base64 when it came so).
+pub fn encode_meta_debug(dst: &mut BytesMut, key: &[u8], info: &MetaDebugInfo) {
+    dst.put_slice(b"ME ");
+    dst.put_slice(key);
+    dst.put_slice(b" exp=");
+    put_number(dst, info.exp);
+    dst.put_slice(b" la=");
+    put_number(dst, info.last_access);
+    dst.put_slice(b" cas=");
+    put_number(dst, info.cas);
+    dst.put_slice(if info.fetched {
+        b" fetch=yes"
+    } else {
+        b" fetch=no"
+    });
+    dst.put_slice(b" cls=");
+    put_number(dst, info.class);
+    dst.put_slice(b" size=");
+    put_number(dst, info.size);
+    dst.put_slice(b"\r\n");
+}

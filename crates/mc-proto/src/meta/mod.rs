@@ -13,7 +13,7 @@ mod ms;
 pub use ma::MetaArithmetic;
 pub use md::MetaDelete;
 pub use me::MetaDebug;
-pub use meta_response::{MetaResponse, MetaStatus};
+pub use meta_response::{encode_meta_debug, MetaDebugInfo, MetaReply, MetaResponse, MetaStatus};
 pub use mg::MetaGet;
 pub use ms::MetaSet;
 pub(crate) use ms::MetaSetHeader;

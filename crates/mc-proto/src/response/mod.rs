@@ -1,8 +1,15 @@
 //! Responses: what a server sends and a client decodes.
 
+mod listing;
 mod response_decoder;
+mod server_message;
 
+pub use listing::{
+    cachedump_item_len, encode_cachedump_item, encode_metadump_entry, encode_prefix_stats,
+    encode_stat, encode_stat_number, uri_encode, MetadumpEntry,
+};
 pub use response_decoder::ResponseDecoder;
+pub use server_message::ServerMessage;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -75,6 +82,9 @@ pub enum Response {
     },
     /// Another status line, sent verbatim (e.g. `MEMLIMIT_TOO_SMALL ...` for `cache_memlimit`).
     Line(Bytes),
+    /// One of memcached's fixed answers, named (a decoder reads it back as the error or
+    /// [`Response::Line`] it spells).
+    Message(ServerMessage),
 }
 
 impl Response {
@@ -129,6 +139,10 @@ impl Response {
             }
             Response::Line(line) => {
                 put_line(dst, &[line]);
+                return;
+            }
+            Response::Message(message) => {
+                put_line(dst, &[message.text()]);
                 return;
             }
         };

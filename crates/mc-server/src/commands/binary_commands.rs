@@ -5,17 +5,15 @@
 use bytes::Bytes;
 use mc_proto::binary::{
     encode_error, encode_response, BinaryCommand, BinaryReject, BinaryRequest, Header, Status,
+    SASL_AUTHENTICATED, SASL_MECHANISMS,
 };
-use mc_proto::StoreCommand;
+use mc_proto::{Response, ResponseDecoder, StoreCommand};
 
 use super::admin::PROTOCOL_VERSION;
 use super::{stats, Control, Ctx, Progress};
 use crate::config::Auth;
 use crate::server_counters::ConnectionStats;
 use crate::storage::{Access, ArithStatus, DeleteStatus, StoreStatus, Write};
-
-/// The SASL mechanisms offered.
-const MECHANISMS: &[u8] = b"PLAIN";
 
 /// `exptime` of an arithmetic request that must not create a missing counter.
 const NO_VIVIFY: u32 = 0xffff_ffff;
@@ -95,7 +93,7 @@ pub(crate) fn execute(request: BinaryRequest, ctx: &mut Ctx<'_>) -> Control {
         BinaryCommand::Stat { group } => stat(ctx, h, &group),
         BinaryCommand::SaslListMechs => {
             if sasl_enabled(ctx) {
-                ok(ctx, h, 0, &[], &[], MECHANISMS);
+                ok(ctx, h, 0, &[], &[], SASL_MECHANISMS);
             } else {
                 error(ctx, h, Status::UnknownCommand);
             }
@@ -148,7 +146,7 @@ fn sasl_auth(ctx: &mut Ctx<'_>, h: &Header, mechanism: &[u8], data: &[u8]) {
         error(ctx, h, Status::UnknownCommand);
         return;
     }
-    if mechanism != MECHANISMS {
+    if mechanism != SASL_MECHANISMS {
         sasl_failed(ctx, h);
         return;
     }
@@ -162,7 +160,7 @@ fn sasl_auth(ctx: &mut Ctx<'_>, h: &Header, mechanism: &[u8], data: &[u8]) {
     if ctx.env.credentials.check(user, password) {
         ctx.client.authenticated = true;
         ConnectionStats::add(&ctx.env.conn_stats.auth_cmds, 1);
-        ok(ctx, h, 0, &[], &[], b"Authenticated");
+        ok(ctx, h, 0, &[], &[], SASL_AUTHENTICATED);
     } else {
         sasl_failed(ctx, h);
     }
@@ -393,16 +391,12 @@ fn stat(ctx: &mut Ctx<'_>, h: &Header, group: &[u8]) {
         ok(ctx, &stat_header, 0, &[], &[], &[]);
         return;
     }
-    for line in text[..].split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(rest) = line.strip_prefix(b"STAT ") else {
-            continue;
-        };
-        let (name, value) = match rest.iter().position(|&b| b == b' ') {
-            Some(at) => (&rest[..at], &rest[at + 1..]),
-            None => (rest, &[][..]),
-        };
-        ok(ctx, &stat_header, 0, &[], name, value);
+    let mut text = text;
+    let mut decoder = ResponseDecoder::new(0);
+    while let Ok(Some(response)) = decoder.decode(&mut text) {
+        if let Response::Stat { name, value } = response {
+            ok(ctx, &stat_header, 0, &[], &name, &value);
+        }
     }
     ok(ctx, &stat_header, 0, &[], &[], &[]);
 }

@@ -7,15 +7,13 @@
 //! so the lock is released between slices and other clients are served meanwhile, and its
 //! output is written out as it grows instead of being gathered whole.
 
-use std::fmt::Write as _;
-
-use bytes::BufMut;
+use bytes::Bytes;
 use mc_proto::numbers::parse_u32;
-use mc_proto::LruCrawler;
+use mc_proto::response::{encode_metadump_entry, MetadumpEntry};
+use mc_proto::{LruCrawler, Response, ServerMessage};
 
 use super::{Control, Ctx, Progress, Resume};
 use crate::background_crawler::Busy;
-use crate::event_log::uri_encode;
 use crate::runtime_settings::RuntimeSettings;
 use crate::storage::{Item, ScanCursor};
 
@@ -31,19 +29,23 @@ pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
     let args: Vec<&[u8]> = request.args.iter().map(|a| &a[..]).collect();
     let runtime = &ctx.env.runtime;
     let enabled = RuntimeSettings::on(&runtime.lru_crawler);
-    let line: &[u8] = match args.as_slice() {
-        [b"crawl", _] | [b"metadump", _] if !enabled => b"CLIENT_ERROR lru crawler disabled\r\n",
+    let response = match args.as_slice() {
+        [b"crawl", _] | [b"metadump", _] if !enabled => {
+            Response::Message(ServerMessage::CrawlerDisabled)
+        }
         [b"crawl", which] => match parse_classes(which, ctx.store.class_count()) {
             Some(classes) => match ctx.env.crawler.request(classes) {
-                Ok(()) => b"OK\r\n",
-                Err(Busy) => b"BUSY currently processing crawler request\r\n",
+                Ok(()) => Response::Ok,
+                Err(Busy) => Response::Message(ServerMessage::CrawlerBusy),
             },
-            None => b"BADCLASS invalid class id\r\n",
+            None => Response::Message(ServerMessage::BadClass),
         },
-        [b"metadump", _] if !ctx.env.config.dump_enabled => b"ERROR metadump not allowed\r\n",
+        [b"metadump", _] if !ctx.env.config.dump_enabled => {
+            Response::Message(ServerMessage::MetadumpNotAllowed)
+        }
         // Answers still waiting to be written would end up inside the dump.
         [b"metadump", _] if !ctx.out.is_empty() => {
-            b"ERROR cannot pipeline other commands before metadump\r\n"
+            Response::Message(ServerMessage::MetadumpAfterOtherCommands)
         }
         [b"metadump", which] => match parse_classes(which, ctx.store.class_count()) {
             Some(classes) => {
@@ -53,34 +55,34 @@ pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
                 };
                 return metadump(dump, ctx);
             }
-            None => b"BADCLASS invalid class id\r\n",
+            None => Response::Message(ServerMessage::BadClass),
         },
         [b"tocrawl", n] => match parse_u32(n) {
             Some(n) => {
                 RuntimeSettings::set(&runtime.lru_crawler_tocrawl, n);
-                b"OK\r\n"
+                Response::Ok
             }
-            None => b"CLIENT_ERROR bad command line format\r\n",
+            None => Response::Message(ServerMessage::BadCommandLineFormat),
         },
         [b"sleep", n] => match parse_u32(n) {
-            Some(n) if n > 1_000_000 => b"CLIENT_ERROR sleep must be one second or less\r\n",
+            Some(n) if n > 1_000_000 => Response::Message(ServerMessage::CrawlerSleepTooLong),
             Some(n) => {
                 RuntimeSettings::set(&runtime.lru_crawler_sleep, n);
-                b"OK\r\n"
+                Response::Ok
             }
-            None => b"CLIENT_ERROR bad command line format\r\n",
+            None => Response::Message(ServerMessage::BadCommandLineFormat),
         },
         [b"enable"] => {
             RuntimeSettings::set(&runtime.lru_crawler, true);
-            b"OK\r\n"
+            Response::Ok
         }
         [b"disable"] => {
             RuntimeSettings::set(&runtime.lru_crawler, false);
-            b"OK\r\n"
+            Response::Ok
         }
-        _ => b"ERROR\r\n",
+        _ => Response::Error(Bytes::new()),
     };
-    ctx.out.put_slice(line);
+    ctx.answer(response);
     Progress::Done(Control::Continue)
 }
 
@@ -110,7 +112,6 @@ pub(crate) fn metadump(mut dump: Metadump, ctx: &mut Ctx<'_>) -> Progress {
     let budget = &mut *ctx.budget;
     let classes = &dump.classes;
     let include = |class: usize| classes.as_ref().map_or(true, |c| c[class]);
-    let mut line = String::new();
     let mut listed = 0;
     let next = ctx.store.scan(
         dump.cursor,
@@ -119,25 +120,21 @@ pub(crate) fn metadump(mut dump: Metadump, ctx: &mut Ctx<'_>) -> Progress {
         include,
         |item: Item<'_>| {
             listed += 1;
-            line.clear();
-            line.push_str("key=");
-            uri_encode(item.key(), &mut line);
             let exp = if item.exptime() == 0 {
                 -1
             } else {
                 clock.to_unix(item.exptime())
             };
-            // memcached ends these lines with a bare newline; only `END` has a CRLF.
-            let _ = writeln!(
-                line,
-                " exp={exp} la={} cas={} fetch={} cls={} size={}",
-                clock.to_unix(item.atime()),
-                item.cas(),
-                if item.fetched() { "yes" } else { "no" },
-                item.class() + 1,
-                item.size()
-            );
-            out.put_slice(line.as_bytes());
+            let entry = MetadumpEntry {
+                key: item.key(),
+                exp,
+                last_access: clock.to_unix(item.atime()),
+                cas: item.cas(),
+                fetched: item.fetched(),
+                class: item.class() + 1,
+                size: item.size(),
+            };
+            encode_metadump_entry(out, &entry);
         },
     );
     // A scan step is one chunk looked at; each listed item counts once more for its line.
@@ -148,7 +145,7 @@ pub(crate) fn metadump(mut dump: Metadump, ctx: &mut Ctx<'_>) -> Progress {
             Progress::Paused(Resume::Metadump(dump))
         }
         None => {
-            out.put_slice(b"END\r\n");
+            Response::End.encode(out);
             Progress::Done(Control::Continue)
         }
     }

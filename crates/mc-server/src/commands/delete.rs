@@ -1,6 +1,6 @@
 //! `delete`.
 
-use mc_proto::Delete;
+use mc_proto::{Delete, Response};
 
 use super::{Control, Ctx};
 use crate::storage::DeleteStatus;
@@ -8,10 +8,10 @@ use crate::storage::DeleteStatus;
 pub(crate) fn delete(request: Delete, ctx: &mut Ctx<'_>) -> Control {
     let status = ctx.store.delete(&request.key, None, ctx.now);
     ctx.observe_delete(&request.key);
-    let line: &[u8] = match status {
-        DeleteStatus::Deleted => b"DELETED\r\n",
-        DeleteStatus::NotFound | DeleteStatus::Exists => b"NOT_FOUND\r\n",
+    let response = match status {
+        DeleteStatus::Deleted => Response::Deleted,
+        DeleteStatus::NotFound | DeleteStatus::Exists => Response::NotFound,
     };
-    ctx.reply(request.noreply, line);
+    ctx.reply(request.noreply, response);
     Control::Continue
 }

@@ -5,8 +5,7 @@
 //! budget is spent, keeping the keys not yet answered. Each key is answered from the item as it
 //! is when its turn comes, as memcached does.
 
-use bytes::BufMut;
-use mc_proto::{encode_value_header, Get};
+use mc_proto::{encode_value, Get, Response};
 
 use super::{Control, Ctx, Progress, Resume};
 use crate::storage::Access;
@@ -33,16 +32,13 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
             ctx.counters.cmd_get += 1;
         }
         if let Some(item) = ctx.store.get(key, ctx.now, access) {
-            let value = item.value();
-            encode_value_header(
+            encode_value(
                 ctx.out,
                 key,
                 item.flags(),
-                value.len(),
                 with_cas.then(|| item.cas()),
+                item.value(),
             );
-            ctx.out.put_slice(value);
-            ctx.out.put_slice(b"\r\n");
         }
         ctx.observe_get(key);
     }
@@ -50,6 +46,6 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
         request.keys.skip_to(start);
         return Progress::Paused(Resume::Get(request));
     }
-    ctx.out.put_slice(b"END\r\n");
+    Response::End.encode(ctx.out);
     Progress::Done(Control::Continue)
 }

@@ -1,7 +1,6 @@
 //! `incr`, `decr`.
 
-use bytes::BufMut;
-use mc_proto::{Arithmetic, ArithmeticOp};
+use mc_proto::{Arithmetic, ArithmeticOp, Response, ServerMessage};
 
 use super::{Control, Ctx};
 use crate::storage::ArithStatus;
@@ -15,17 +14,11 @@ pub(crate) fn arithmetic(request: Arithmetic, ctx: &mut Ctx<'_>) -> Control {
     if request.noreply {
         return Control::Continue;
     }
-    match status {
-        ArithStatus::Done { value, .. } => {
-            let mut digits = itoa::Buffer::new();
-            ctx.out.put_slice(digits.format(value).as_bytes());
-            ctx.out.put_slice(b"\r\n");
-        }
-        ArithStatus::NotFound | ArithStatus::Exists => ctx.out.put_slice(b"NOT_FOUND\r\n"),
-        ArithStatus::NonNumeric => ctx
-            .out
-            .put_slice(b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"),
-        ArithStatus::NoMemory => ctx.out.put_slice(b"SERVER_ERROR out of memory\r\n"),
-    }
+    ctx.answer(match status {
+        ArithStatus::Done { value, .. } => Response::Number(value),
+        ArithStatus::NotFound | ArithStatus::Exists => Response::NotFound,
+        ArithStatus::NonNumeric => Response::Message(ServerMessage::NonNumericValue),
+        ArithStatus::NoMemory => Response::Message(ServerMessage::OutOfMemory),
+    });
     Control::Continue
 }

@@ -1,87 +1,66 @@
 //! The meta commands: `mg`, `ms`, `md`, `ma`, `me`.
 
 use base64::Engine as _;
-use bytes::{BufMut, BytesMut};
-use mc_proto::meta::MetaFlag;
-use mc_proto::meta::{MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaSet};
-use mc_proto::{ArithmeticOp, MetaFlags};
+use bytes::BytesMut;
+use mc_proto::meta::{
+    encode_meta_debug, MetaArithmetic, MetaDebug, MetaDebugInfo, MetaDelete, MetaFlag, MetaGet,
+    MetaReply, MetaSet, MetaStatus,
+};
+use mc_proto::{ArithmeticOp, MetaFlags, Response, ServerMessage};
 
 use super::{Control, Ctx};
 use crate::storage::{
     Access, ArithStatus, DeleteStatus, Item, StoreStatus, Write, STALE, TOKEN_SENT,
 };
 
-fn put_number(out: &mut BytesMut, n: impl itoa::Integer) {
-    let mut buf = itoa::Buffer::new();
-    out.put_slice(buf.format(n).as_bytes());
-}
-
-/// ` k<key>`, base64 encoded (and followed by ` b`) when the request used a binary key.
-fn put_key_flag(out: &mut BytesMut, key: &[u8], flags: &MetaFlags) {
-    out.put_slice(b" k");
-    if flags.options().base64_key {
-        out.put_slice(
-            base64::engine::general_purpose::STANDARD
-                .encode(key)
-                .as_bytes(),
-        );
-        out.put_slice(b" b");
-    } else {
-        out.put_slice(key);
-    }
-}
-
 /// The flags every meta answer echoes: the opaque and the key.
-fn put_echo_flags(out: &mut BytesMut, key: &[u8], flags: &MetaFlags) {
+fn echo_flags(reply: &mut MetaReply<'_>, key: &[u8], flags: &MetaFlags) {
     for flag in flags.iter() {
         match flag.flag {
-            b'O' => {
-                out.put_u8(b' ');
-                out.put_u8(b'O');
-                out.put_slice(flag.arg);
-            }
-            b'k' => put_key_flag(out, key, flags),
+            b'O' => reply.token(b'O', flag.arg),
+            b'k' => reply.key(key, flags.options().base64_key),
             _ => {}
         }
     }
 }
 
-/// The status word of a hit: `VA <len>` when the value follows, `HD` otherwise.
-fn put_status(out: &mut BytesMut, with_value: bool, len: usize) {
+/// A status line with only the echoed flags: `EN`, `NF`, `EX`, `HD`.
+fn answer(out: &mut BytesMut, status: MetaStatus, key: &[u8], flags: &MetaFlags) {
+    let mut reply = MetaReply::start(out, status);
+    echo_flags(&mut reply, key, flags);
+    reply.end();
+}
+
+/// The start of a hit: `VA <len>` when the value follows, `HD` otherwise.
+fn start_hit(out: &mut BytesMut, with_value: bool, len: usize) -> MetaReply<'_> {
     if with_value {
-        out.put_slice(b"VA ");
-        put_number(out, len);
+        MetaReply::value(out, len)
     } else {
-        out.put_slice(b"HD");
+        MetaReply::start(out, MetaStatus::Header)
     }
 }
 
 /// The return flags `mg` and `ma` share (`c t O k`); false for any other letter, which the
 /// caller handles or ignores.
-fn put_item_flag(
-    out: &mut BytesMut,
+fn item_flag(
+    reply: &mut MetaReply<'_>,
     flag: MetaFlag<'_>,
     item: &Item<'_>,
     now: u32,
     flags: &MetaFlags,
 ) -> bool {
     match flag.flag {
-        b'c' => {
-            out.put_slice(b" c");
-            put_number(out, item.cas());
-        }
-        b't' => {
-            out.put_slice(b" t");
-            put_number(out, ttl_left(item.exptime(), now));
-        }
-        b'O' => {
-            out.put_slice(b" O");
-            out.put_slice(flag.arg);
-        }
-        b'k' => put_key_flag(out, item.key(), flags),
+        b'c' => reply.number(b'c', item.cas()),
+        b't' => reply.number(b't', ttl_left(item.exptime(), now)),
+        b'O' => reply.token(b'O', flag.arg),
+        b'k' => reply.key(item.key(), flags.options().base64_key),
         _ => return false,
     }
     true
+}
+
+fn error(out: &mut BytesMut, message: ServerMessage) {
+    Response::Message(message).encode(out);
 }
 
 /// Seconds left before expiry as meta flags print it: -1 for never.
@@ -131,9 +110,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     };
     let Some((id, fetched, last_access)) = found else {
         if !options.quiet {
-            ctx.out.put_slice(b"EN");
-            put_echo_flags(ctx.out, &request.key, &request.flags);
-            ctx.out.put_slice(b"\r\n");
+            answer(ctx.out, MetaStatus::Miss, &request.key, &request.flags);
         }
         return Control::Continue;
     };
@@ -147,8 +124,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     // right to refill the item (W); others see Z until it is refilled.
     let mut won = false;
     let value_len = ctx.store.item_by_id(id).value().len();
-    put_status(ctx.out, options.value, value_len);
-    let flags_out = &mut *ctx.out;
+    let mut reply = start_hit(ctx.out, options.value, value_len);
     for flag in request.flags.iter() {
         match flag.flag {
             b'T' => {
@@ -171,44 +147,34 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
             }
             _ => {
                 let item = ctx.store.item_by_id(id);
-                if put_item_flag(flags_out, flag, &item, now, &request.flags) {
+                if item_flag(&mut reply, flag, &item, now, &request.flags) {
                     continue;
                 }
                 match flag.flag {
-                    b's' => {
-                        flags_out.put_slice(b" s");
-                        put_number(flags_out, value_len);
-                    }
-                    b'f' => {
-                        flags_out.put_slice(b" f");
-                        put_number(flags_out, item.flags());
-                    }
-                    b'l' => {
-                        flags_out.put_slice(b" l");
-                        put_number(flags_out, now.saturating_sub(last_access));
-                    }
-                    b'h' => flags_out.put_slice(if fetched { b" h1" } else { b" h0" }),
+                    b's' => reply.number(b's', value_len),
+                    b'f' => reply.number(b'f', item.flags()),
+                    b'l' => reply.number(b'l', now.saturating_sub(last_access)),
+                    b'h' => reply.number(b'h', u8::from(fetched)),
                     _ => {}
                 }
             }
         }
     }
     if state & TOKEN_SENT != 0 {
-        flags_out.put_slice(b" Z");
+        reply.flag(b'Z');
     }
     if state & STALE != 0 {
-        flags_out.put_slice(b" X");
+        reply.flag(b'X');
         won |= state & TOKEN_SENT == 0;
     }
     if won {
-        flags_out.put_slice(b" W");
+        reply.flag(b'W');
         ctx.store.mark(id, TOKEN_SENT);
     }
-    flags_out.put_slice(b"\r\n");
     if options.value {
-        let item = ctx.store.item_by_id(id);
-        flags_out.put_slice(item.value());
-        flags_out.put_slice(b"\r\n");
+        reply.end_with_data(ctx.store.item_by_id(id).value());
+    } else {
+        reply.end();
     }
     Control::Continue
 }
@@ -227,42 +193,34 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
     };
     let status = ctx.store.store(&write, ctx.now);
     ctx.observe_store(&request.key, command, status, exptime, request.data.len());
-    let (code, cas): (&[u8], u64) = match status {
-        StoreStatus::Stored(cas) => (b"HD", cas),
-        StoreStatus::NotStored => (b"NS", 0),
-        StoreStatus::Exists => (b"EX", 0),
-        StoreStatus::NotFound => (b"NF", 0),
+    let (status, cas) = match status {
+        StoreStatus::Stored(cas) => (MetaStatus::Header, cas),
+        StoreStatus::NotStored => (MetaStatus::NotStored, 0),
+        StoreStatus::Exists => (MetaStatus::Exists, 0),
+        StoreStatus::NotFound => (MetaStatus::NotFound, 0),
         StoreStatus::TooLarge => {
-            ctx.out
-                .put_slice(b"SERVER_ERROR object too large for cache\r\n");
+            error(ctx.out, ServerMessage::ObjectTooLarge);
             return Control::Continue;
         }
         StoreStatus::NoMemory => {
-            ctx.out
-                .put_slice(b"SERVER_ERROR out of memory storing object\r\n");
+            error(ctx.out, ServerMessage::OutOfMemoryStoring);
             return Control::Continue;
         }
     };
     // Quiet mode hides only the nominal answer.
-    if options.quiet && code == b"HD" {
+    if options.quiet && status == MetaStatus::Header {
         return Control::Continue;
     }
-    ctx.out.put_slice(code);
+    let mut reply = MetaReply::start(ctx.out, status);
     for flag in request.flags.iter() {
         match flag.flag {
-            b'O' => {
-                ctx.out.put_slice(b" O");
-                ctx.out.put_slice(flag.arg);
-            }
-            b'k' => put_key_flag(ctx.out, &request.key, &request.flags),
-            b'c' => {
-                ctx.out.put_slice(b" c");
-                put_number(ctx.out, cas);
-            }
+            b'O' => reply.token(b'O', flag.arg),
+            b'k' => reply.key(&request.key, options.base64_key),
+            b'c' => reply.number(b'c', cas),
             _ => {}
         }
     }
-    ctx.out.put_slice(b"\r\n");
+    reply.end();
     Control::Continue
 }
 
@@ -276,15 +234,13 @@ pub(crate) fn delete(request: MetaDelete, ctx: &mut Ctx<'_>) -> Control {
         ctx.store.delete(&request.key, options.compare_cas, ctx.now)
     };
     ctx.observe_delete(&request.key);
-    let code: &[u8] = match status {
+    let status = match status {
         DeleteStatus::Deleted if options.quiet => return Control::Continue,
-        DeleteStatus::Deleted => b"HD",
-        DeleteStatus::NotFound => b"NF",
-        DeleteStatus::Exists => b"EX",
+        DeleteStatus::Deleted => MetaStatus::Header,
+        DeleteStatus::NotFound => MetaStatus::NotFound,
+        DeleteStatus::Exists => MetaStatus::Exists,
     };
-    ctx.out.put_slice(code);
-    put_echo_flags(ctx.out, &request.key, &request.flags);
-    ctx.out.put_slice(b"\r\n");
+    answer(ctx.out, status, &request.key, &request.flags);
     Control::Continue
 }
 
@@ -308,30 +264,26 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
             match ctx.store.add_counter(&request.key, initial, exptime, now) {
                 Some((id, _)) => (id, initial, true),
                 None => {
-                    ctx.out
-                        .put_slice(b"SERVER_ERROR Out of memory allocating new item\r\n");
+                    error(ctx.out, ServerMessage::OutOfMemoryAllocatingItem);
                     return Control::Continue;
                 }
             }
         }
         ArithStatus::NotFound | ArithStatus::Exists => {
-            let code: &[u8] = if status == ArithStatus::NotFound {
-                b"NF"
+            let status = if status == ArithStatus::NotFound {
+                MetaStatus::NotFound
             } else {
-                b"EX"
+                MetaStatus::Exists
             };
-            ctx.out.put_slice(code);
-            put_echo_flags(ctx.out, &request.key, &request.flags);
-            ctx.out.put_slice(b"\r\n");
+            answer(ctx.out, status, &request.key, &request.flags);
             return Control::Continue;
         }
         ArithStatus::NonNumeric => {
-            ctx.out
-                .put_slice(b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+            error(ctx.out, ServerMessage::NonNumericValue);
             return Control::Continue;
         }
         ArithStatus::NoMemory => {
-            ctx.out.put_slice(b"SERVER_ERROR out of memory\r\n");
+            error(ctx.out, ServerMessage::OutOfMemory);
             return Control::Continue;
         }
     };
@@ -345,15 +297,14 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(value).as_bytes();
     let item = ctx.store.item_by_id(id);
-    let out = &mut *ctx.out;
-    put_status(out, options.value, digits.len());
+    let mut reply = start_hit(ctx.out, options.value, digits.len());
     for flag in request.flags.iter() {
-        put_item_flag(out, flag, &item, now, &request.flags);
+        item_flag(&mut reply, flag, &item, now, &request.flags);
     }
-    out.put_slice(b"\r\n");
     if options.value {
-        out.put_slice(digits);
-        out.put_slice(b"\r\n");
+        reply.end_with_data(digits);
+    } else {
+        reply.end();
     }
     Control::Continue
 }
@@ -362,35 +313,28 @@ pub(crate) fn debug(request: MetaDebug, ctx: &mut Ctx<'_>) -> Control {
     ctx.counters.cmd_meta += 1;
     let now = ctx.now;
     let Some(item) = ctx.store.peek(&request.key, now) else {
-        ctx.out.put_slice(b"EN\r\n");
+        MetaReply::start(ctx.out, MetaStatus::Miss).end();
         return Control::Continue;
     };
-    let out = &mut *ctx.out;
-    out.put_slice(b"ME ");
-    if request.base64_key {
-        out.put_slice(
-            base64::engine::general_purpose::STANDARD
-                .encode(item.key())
-                .as_bytes(),
-        );
-    } else {
-        out.put_slice(item.key());
-    }
     // memcached prints `now - exptime`, a negative number for items that have not expired.
     let exp = if item.exptime() == 0 {
         -1
     } else {
         i64::from(now) - i64::from(item.exptime())
     };
-    use std::fmt::Write as _;
-    let _ = write!(
-        out,
-        " exp={exp} la={} cas={} fetch={} cls={} size={}\r\n",
-        now.saturating_sub(item.atime()),
-        item.cas(),
-        if item.fetched() { "yes" } else { "no" },
-        item.class() + 1,
-        item.size()
-    );
+    let info = MetaDebugInfo {
+        exp,
+        last_access: now.saturating_sub(item.atime()),
+        cas: item.cas(),
+        fetched: item.fetched(),
+        class: item.class() + 1,
+        size: item.size(),
+    };
+    if request.base64_key {
+        let key = base64::engine::general_purpose::STANDARD.encode(item.key());
+        encode_meta_debug(ctx.out, key.as_bytes(), &info);
+    } else {
+        encode_meta_debug(ctx.out, item.key(), &info);
+    }
     Control::Continue
 }

@@ -23,7 +23,8 @@ mod touch;
 mod watch;
 
 use bytes::{BufMut, BytesMut};
-use mc_proto::{Request, RequestError, RequestErrorKind};
+use mc_proto::meta::{MetaReply, MetaStatus};
+use mc_proto::{Request, RequestError, RequestErrorKind, Response, ServerMessage};
 
 use crate::client_state::ClientState;
 use crate::environment::Environment;
@@ -124,11 +125,21 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Write a fixed reply unless the client asked for none.
-    pub(crate) fn reply(&mut self, noreply: bool, line: &[u8]) {
+    /// Encode a reply unless the client asked for none.
+    pub(crate) fn reply(&mut self, noreply: bool, response: Response) {
         if !noreply {
-            self.out.put_slice(line);
+            response.encode(self.out);
         }
+    }
+
+    /// Encode a reply.
+    pub(crate) fn answer(&mut self, response: Response) {
+        response.encode(self.out);
+    }
+
+    /// Encode one of memcached's fixed answers.
+    pub(crate) fn message(&mut self, message: ServerMessage) {
+        Response::Message(message).encode(self.out);
     }
 
     /// A request's expiry as server time.
@@ -163,7 +174,7 @@ pub(crate) fn execute(request: Request, ctx: &mut Ctx<'_>) -> Progress {
         Request::MetaDelete(r) => meta_commands::delete(r, ctx),
         Request::MetaArithmetic(r) => meta_commands::arithmetic(r, ctx),
         Request::MetaNoop => {
-            ctx.out.put_slice(b"MN\r\n");
+            MetaReply::start(ctx.out, MetaStatus::Noop).end();
             Control::Continue
         }
         Request::MetaDebug(r) => meta_commands::debug(r, ctx),

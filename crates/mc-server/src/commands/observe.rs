@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use mc_proto::StoreCommand;
 
 use super::Ctx;
-use crate::event_log::{kind, uri_encode};
+use bytes::BufMut;
+use mc_proto::response::uri_encode;
+
+use crate::event_log::kind;
 use crate::runtime_settings::RuntimeSettings;
 use crate::storage::{Lookup, Miss, StoreStatus};
 
@@ -39,7 +42,7 @@ impl Ctx<'_> {
                 Lookup::Missed(Miss::Flushed) => ("flushed", 0, 0),
                 Lookup::Missed(Miss::Expired) => ("expired", 0, 0),
             };
-            line.push_str("type=item_get key=");
+            line.put_slice(b"type=item_get key=");
             uri_encode(key, line);
             let _ = write!(line, " status={status} clsid={class} cfd={cfd} size={len}");
         });
@@ -85,7 +88,7 @@ impl Ctx<'_> {
                 StoreCommand::Prepend => "prepend",
                 StoreCommand::Cas => "cas",
             };
-            line.push_str("type=item_store key=");
+            line.put_slice(b"type=item_store key=");
             uri_encode(key, line);
             let _ = write!(
                 line,
@@ -112,7 +115,7 @@ impl Ctx<'_> {
         let clock = &self.env.clock;
         for evicted in self.store.take_evictions() {
             self.env.events.log(kind::EVICTIONS, |line| {
-                line.push_str("type=eviction key=");
+                line.put_slice(b"type=eviction key=");
                 uri_encode(&evicted.key, line);
                 let ttl: i64 = if evicted.exptime == 0 {
                     -1

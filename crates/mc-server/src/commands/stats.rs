@@ -11,12 +11,15 @@
 //! `detail dump`) answer in slices, like a multi-get, so one request never holds the store lock
 //! or buffers more than a slice's budget.
 
-use std::fmt::{Display, Write as _};
+use std::fmt::Display;
 use std::sync::atomic::Ordering;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Bytes, BytesMut};
 use mc_proto::numbers::parse_u32;
-use mc_proto::Stats;
+use mc_proto::response::{
+    cachedump_item_len, encode_cachedump_item, encode_prefix_stats, encode_stat,
+};
+use mc_proto::{Response, ServerMessage, Stats};
 
 use super::admin::PROTOCOL_VERSION;
 use super::{Control, Ctx, Progress, Resume};
@@ -40,8 +43,7 @@ const PREFIXES_PER_SLICE: usize = 256;
 pub(crate) const RESERVED_FDS: u32 = 64;
 
 fn stat(out: &mut BytesMut, name: impl Display, value: impl Display) {
-    // Writing to a BytesMut cannot fail.
-    let _ = write!(out, "STAT {name} {value}\r\n");
+    encode_stat(out, name, value);
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -54,33 +56,33 @@ fn yes_no(b: bool) -> &'static str {
 
 pub(crate) fn stats(request: Stats, ctx: &mut Ctx<'_>) -> Progress {
     let args: Vec<&[u8]> = request.args.iter().map(|a| &a[..]).collect();
-    let line: &[u8] = match args.as_slice() {
+    let response = match args.as_slice() {
         [] => {
             general(ctx);
-            b"END\r\n"
+            Response::End
         }
         [b"reset", ..] => {
             reset(ctx);
-            b"RESET\r\n"
+            Response::Reset
         }
         [b"detail", rest @ ..] => return detail(rest.first().copied(), ctx),
         [b"settings", ..] => {
             settings(ctx);
-            b"END\r\n"
+            Response::End
         }
         [b"cachedump", rest @ ..] => return start_cachedump(rest, ctx),
         [b"conns", ..] => return conns(ConnsDump::default(), ctx),
         [b"items", ..] => {
             items(ctx);
-            b"END\r\n"
+            Response::End
         }
         [b"slabs", ..] => {
             slabs(ctx);
-            b"END\r\n"
+            Response::End
         }
         [b"sizes", ..] => {
             sizes(ctx);
-            b"END\r\n"
+            Response::End
         }
         // memcached ends these two without END.
         [b"sizes_enable", ..] => {
@@ -101,10 +103,10 @@ pub(crate) fn stats(request: Stats, ctx: &mut Ctx<'_>) -> Progress {
             return Progress::Done(Control::Continue);
         }
         // No extstore: nothing to report, as memcached without `ext_path`.
-        [b"extstore", ..] => b"END\r\n",
-        _ => b"ERROR\r\n",
+        [b"extstore", ..] => Response::End,
+        _ => Response::Error(Bytes::new()),
     };
-    ctx.out.put_slice(line);
+    ctx.answer(response);
     Progress::Done(Control::Continue)
 }
 
@@ -615,12 +617,11 @@ fn detail(arg: Option<&[u8]>, ctx: &mut Ctx<'_>) -> Progress {
         Some(b"off") => RuntimeSettings::set(detail, false),
         Some(b"dump") => return detail_dump(DetailDump::default(), ctx),
         _ => {
-            ctx.out
-                .put_slice(b"CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+            ctx.message(ServerMessage::DetailUsage);
             return Progress::Done(Control::Continue);
         }
     }
-    ctx.out.put_slice(b"OK\r\n");
+    ctx.answer(Response::Ok);
     Progress::Done(Control::Continue)
 }
 
@@ -636,19 +637,13 @@ pub(crate) fn detail_dump(mut dump: DetailDump, ctx: &mut Ctx<'_>) -> Progress {
     ctx.budget.spend(page.len());
     let full = page.len() == PREFIXES_PER_SLICE;
     for (prefix, c) in &page {
-        ctx.out.put_slice(b"PREFIX ");
-        ctx.out.put_slice(prefix);
-        let _ = write!(
-            ctx.out,
-            " get {} hit {} set {} del {}\r\n",
-            c.gets, c.hits, c.sets, c.deletes
-        );
+        encode_prefix_stats(ctx.out, prefix, c.gets, c.hits, c.sets, c.deletes);
     }
     if full {
         dump.after = page.last().map(|(p, _)| p.clone());
         return Progress::Paused(Resume::Detail(dump));
     }
-    ctx.out.put_slice(b"END\r\n");
+    ctx.answer(Response::End);
     Progress::Done(Control::Continue)
 }
 
@@ -688,7 +683,7 @@ pub(crate) fn conns(mut dump: ConnsDump, ctx: &mut Ctx<'_>) -> Progress {
             Progress::Paused(Resume::Conns(dump))
         }
         None => {
-            ctx.out.put_slice(b"END\r\n");
+            ctx.answer(Response::End);
             Progress::Done(Control::Continue)
         }
     }
@@ -705,20 +700,20 @@ pub(crate) struct Cachedump {
 }
 
 fn start_cachedump(args: &[&[u8]], ctx: &mut Ctx<'_>) -> Progress {
-    let line: &[u8] = if !ctx.env.config.dump_enabled {
-        b"CLIENT_ERROR stats cachedump not allowed\r\n"
+    let response = if !ctx.env.config.dump_enabled {
+        Response::Message(ServerMessage::CachedumpNotAllowed)
     } else if args.len() < 2 {
-        b"CLIENT_ERROR bad command line\r\n"
+        Response::Message(ServerMessage::BadCommandLine)
     } else {
         match (parse_u32(args[0]), parse_u32(args[1])) {
             // memcached has at most 63 classes and refuses ids from 64 on; this server may
             // have up to 250, so it refuses ids from 256 (libmemcached's memcdump asks for
             // 0 to 255, and takes a refusal as the end of that class).
-            (Some(id), _) if id >= 256 => b"CLIENT_ERROR Illegal slab id\r\n",
+            (Some(id), _) if id >= 256 => Response::Message(ServerMessage::IllegalSlabId),
             (Some(id), Some(limit)) => {
                 let classes = ctx.store.class_count();
                 if id == 0 || id as usize > classes {
-                    b"END\r\n"
+                    Response::End
                 } else {
                     let dump = Cachedump {
                         class: id as usize - 1,
@@ -730,10 +725,10 @@ fn start_cachedump(args: &[&[u8]], ctx: &mut Ctx<'_>) -> Progress {
                     return cachedump(dump, ctx);
                 }
             }
-            _ => b"CLIENT_ERROR bad command line format\r\n",
+            _ => Response::Message(ServerMessage::BadCommandLineFormat),
         }
     };
-    ctx.out.put_slice(line);
+    ctx.answer(response);
     Progress::Done(Control::Continue)
 }
 
@@ -743,7 +738,6 @@ pub(crate) fn cachedump(mut dump: Cachedump, ctx: &mut Ctx<'_>) -> Progress {
     let clock = &ctx.env.clock;
     let out = &mut *ctx.out;
     let class = dump.class;
-    let mut line = String::new();
     let mut listed = 0;
     let mut full = false;
     let limit = dump.limit;
@@ -763,21 +757,18 @@ pub(crate) fn cachedump(mut dump: Cachedump, ctx: &mut Ctx<'_>) -> Progress {
             if item.key().iter().any(|&b| b <= b' ' || b == 0x7f) {
                 return;
             }
-            line.clear();
             let exp = if item.exptime() == 0 {
                 0
             } else {
                 clock.to_unix(item.exptime())
             };
-            let _ = write!(line, " [{} b; {exp} s]\r\n", item.value().len());
-            let size = 5 + item.key().len() + line.len();
+            let size = cachedump_item_len(item.key(), item.value().len(), exp);
+            // memcached keeps room for its `END`.
             if *bytes + size + 5 > CACHEDUMP_MAX_BYTES {
                 full = true;
                 return;
             }
-            out.put_slice(b"ITEM ");
-            out.put_slice(item.key());
-            out.put_slice(line.as_bytes());
+            encode_cachedump_item(out, item.key(), item.value().len(), exp);
             *bytes += size;
             *shown += 1;
             listed += 1;
@@ -790,7 +781,7 @@ pub(crate) fn cachedump(mut dump: Cachedump, ctx: &mut Ctx<'_>) -> Progress {
             Progress::Paused(Resume::Cachedump(dump))
         }
         _ => {
-            ctx.out.put_slice(b"END\r\n");
+            ctx.answer(Response::End);
             Progress::Done(Control::Continue)
         }
     }

@@ -1,6 +1,6 @@
 //! `set`, `add`, `replace`, `append`, `prepend`, `cas`.
 
-use mc_proto::StoreRequest;
+use mc_proto::{Response, ServerMessage, StoreRequest};
 
 use super::{Control, Ctx};
 use crate::storage::{StoreStatus, Write};
@@ -22,14 +22,14 @@ pub(crate) fn store(request: StoreRequest, ctx: &mut Ctx<'_>) -> Control {
         exptime,
         request.data.len(),
     );
-    let line: &[u8] = match status {
-        StoreStatus::Stored(_) => b"STORED\r\n",
-        StoreStatus::NotStored => b"NOT_STORED\r\n",
-        StoreStatus::Exists => b"EXISTS\r\n",
-        StoreStatus::NotFound => b"NOT_FOUND\r\n",
-        StoreStatus::TooLarge => b"SERVER_ERROR object too large for cache\r\n",
-        StoreStatus::NoMemory => b"SERVER_ERROR out of memory storing object\r\n",
+    let response = match status {
+        StoreStatus::Stored(_) => Response::Stored,
+        StoreStatus::NotStored => Response::NotStored,
+        StoreStatus::Exists => Response::Exists,
+        StoreStatus::NotFound => Response::NotFound,
+        StoreStatus::TooLarge => Response::Message(ServerMessage::ObjectTooLarge),
+        StoreStatus::NoMemory => Response::Message(ServerMessage::OutOfMemoryStoring),
     };
-    ctx.reply(request.noreply, line);
+    ctx.reply(request.noreply, response);
     Control::Continue
 }

@@ -1,6 +1,6 @@
 //! `touch`.
 
-use mc_proto::Touch;
+use mc_proto::{Response, Touch};
 
 use super::{Control, Ctx};
 
@@ -9,11 +9,11 @@ pub(crate) fn touch(request: Touch, ctx: &mut Ctx<'_>) -> Control {
     let exptime = ctx.expiry(request.exptime);
     let touched = ctx.store.touch(&request.key, exptime, ctx.now);
     ctx.observe_lookup(&request.key);
-    let line: &[u8] = if touched {
-        b"TOUCHED\r\n"
+    let response = if touched {
+        Response::Touched
     } else {
-        b"NOT_FOUND\r\n"
+        Response::NotFound
     };
-    ctx.reply(request.noreply, line);
+    ctx.reply(request.noreply, response);
     Control::Continue
 }

@@ -1,22 +1,20 @@
 //! `watch [fetchers|mutations|evictions|sysevents|connevents|rawcmds|proxy…]`: turn this
 //! connection into a stream of the server's event log (fetchers only when no kind is named).
 
-use bytes::BufMut;
-use mc_proto::AdminWords;
+use bytes::Bytes;
+use mc_proto::{AdminWords, Response, ServerMessage};
 
 use super::{Control, Ctx};
 use crate::event_log::kind;
 
 pub(crate) fn watch(request: AdminWords, ctx: &mut Ctx<'_>) -> Control {
     if !ctx.env.config.watch_enabled {
-        ctx.out
-            .put_slice(b"CLIENT_ERROR watch commands not allowed\r\n");
+        ctx.message(ServerMessage::WatchNotAllowed);
         return Control::Continue;
     }
     // Answers still waiting to be written would be mixed into the log stream.
     if !ctx.out.is_empty() {
-        ctx.out
-            .put_slice(b"ERROR cannot pipeline other commands before watch\r\n");
+        ctx.message(ServerMessage::WatchAfterOtherCommands);
         return Control::Continue;
     }
     let mut words = request.words();
@@ -28,7 +26,7 @@ pub(crate) fn watch(request: AdminWords, ctx: &mut Ctx<'_>) -> Control {
         match kind::parse(word) {
             Some(k) => kinds |= k,
             None => {
-                ctx.out.put_slice(b"ERROR\r\n");
+                ctx.answer(Response::Error(Bytes::new()));
                 return Control::Continue;
             }
         }
@@ -43,8 +41,7 @@ pub(crate) fn watch(request: AdminWords, ctx: &mut Ctx<'_>) -> Control {
             Control::Watch
         }
         None => {
-            ctx.out
-                .put_slice(b"WATCHER_TOO_MANY log watcher limit reached\r\n");
+            ctx.message(ServerMessage::WatcherTooMany);
             Control::Continue
         }
     }

@@ -4,6 +4,7 @@
 //! The store lock is never held here: the executor takes it for bounded slices, and every
 //! socket wait happens between slices.
 
+use std::fmt::Write as _;
 use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,15 +152,17 @@ fn log_connection(info: &ConnInfo, env: &crate::environment::Environment, ending
             transport
         };
         let id = info.id;
-        match ending {
-            None => line.push_str(&format!(
+        let _ = match ending {
+            None => write!(
+                line,
                 "type=conn_new rip={rip} rport={rport} transport={transport} cfd={id}"
-            )),
-            Some(ending) => line.push_str(&format!(
+            ),
+            Some(ending) => write!(
+                line,
                 "type=conn_close rip={rip} rport={rport} transport={transport} reason={} cfd={id}",
                 ending.name()
-            )),
-        }
+            ),
+        };
     });
 }
 

@@ -10,15 +10,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use mc_proto::{Response, ServerMessage};
 use tokio::sync::mpsc;
 
 use super::stream::Accepted;
 use super::worker::WorkerQueue;
 use super::{Listener, Shared};
 use crate::server_counters::ConnectionStats;
-
-/// What memcached answers a connection over its limit before closing it.
-const TOO_MANY: &[u8] = b"ERROR Too many open connections\r\n";
 
 pub(crate) fn spawn_acceptor(
     listeners: Vec<Listener>,
@@ -134,7 +132,11 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
                     // message is dropped.
                     Some(slot) => { let _ = workers.send((accepted, slot)); }
                     // Tell an over-limit client why, as memcached does, and close.
-                    None => accepted.refuse(TOO_MANY).await,
+                    None => {
+                        let mut too_many = bytes::BytesMut::new();
+                        Response::Message(ServerMessage::TooManyConnections).encode(&mut too_many);
+                        accepted.refuse(&too_many).await
+                    }
                 }
             }
             _ = shutdown.wait_for(|stop| *stop) => break,
