@@ -94,7 +94,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     let found = ctx
         .store
         .get(&request.key, now, access)
-        .map(|item| (item.id(), item.fetched(), item.last_access()));
+        .map(|item| (item.handle(), item.fetched(), item.last_access()));
     ctx.observe_get(&request.key);
     let mut created = false;
     let found = match (found, options.vivify_ttl) {
@@ -104,39 +104,42 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
             // memcached creates the item without an expiry; `N` sets it where it stands.
             ctx.store
                 .vivify(&request.key, 0, now)
-                .map(|id| (id, false, now))
+                .map(|handle| (handle, false, now))
         }
         (None, None) => None,
     };
-    let Some((id, fetched, last_access)) = found else {
+    let Some((handle, fetched, last_access)) = found else {
         if !options.quiet {
             answer(ctx.out, MetaStatus::Miss, &request.key, &request.flags);
         }
         return Control::Continue;
     };
-    let (state, mut exptime) = {
-        let item = ctx.store.item_by_id(id);
-        (item.state(), item.exptime())
+    // The handle is this command's own item: it cannot go stale before the command ends.
+    let Some((state, mut exptime, value_len)) = ctx
+        .store
+        .item(handle)
+        .map(|item| (item.state(), item.exptime(), item.value().len()))
+    else {
+        return Control::Continue;
     };
     let recache_limit = options.recache_ttl.map(|r| ctx.expiry(r));
     let vivify_exptime = options.vivify_ttl.map(|t| ctx.expiry(t));
     // Lease logic: a vivified miss, a recache window or a stale item hands one client the
     // right to refill the item (W); others see Z until it is refilled.
     let mut won = false;
-    let value_len = ctx.store.item_by_id(id).value().len();
     let mut reply = start_hit(ctx.out, options.value, value_len);
     for flag in request.flags.iter() {
         match flag.flag {
             b'T' => {
                 if let Some(touch) = touch {
                     exptime = touch;
-                    ctx.store.set_exptime(id, exptime);
+                    ctx.store.set_exptime(handle, exptime);
                 }
             }
             b'N' if created => {
                 if let Some(vivify) = vivify_exptime {
                     exptime = vivify;
-                    ctx.store.set_exptime(id, exptime);
+                    ctx.store.set_exptime(handle, exptime);
                 }
                 won = true;
             }
@@ -146,7 +149,9 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
                 });
             }
             _ => {
-                let item = ctx.store.item_by_id(id);
+                let Some(item) = ctx.store.item(handle) else {
+                    continue;
+                };
                 if item_flag(&mut reply, flag, &item, now, &request.flags) {
                     continue;
                 }
@@ -169,10 +174,10 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     }
     if won {
         reply.flag(b'W');
-        ctx.store.mark(id, TOKEN_SENT);
+        ctx.store.mark(handle, TOKEN_SENT);
     }
     if options.value {
-        reply.end_with_data(ctx.store.item_by_id(id).value());
+        reply.end_with_data(ctx.store.item(handle).map_or(&[][..], |item| item.value()));
     } else {
         reply.end();
     }
@@ -256,13 +261,13 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
         now,
     );
     ctx.observe_lookup(&request.key);
-    let (id, value, created) = match status {
-        ArithStatus::Done { value, id, .. } => (id, value, false),
+    let (handle, value, created) = match status {
+        ArithStatus::Done { value, item, .. } => (item, value, false),
         ArithStatus::NotFound if options.vivify_ttl.is_some() => {
             let exptime = options.vivify_ttl.map_or(0, |t| ctx.expiry(t));
             let initial = options.initial.unwrap_or(0);
             match ctx.store.add_counter(&request.key, initial, exptime, now) {
-                Some((id, _)) => (id, initial, true),
+                Some((handle, _)) => (handle, initial, true),
                 None => {
                     error(ctx.out, ServerMessage::OutOfMemoryAllocatingItem);
                     return Control::Continue;
@@ -289,14 +294,16 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
     };
     if let (Some(ttl), false) = (options.ttl, created) {
         let exptime = ctx.expiry(ttl);
-        ctx.store.set_exptime(id, exptime);
+        ctx.store.set_exptime(handle, exptime);
     }
     if options.quiet && !created {
         return Control::Continue;
     }
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(value).as_bytes();
-    let item = ctx.store.item_by_id(id);
+    let Some(item) = ctx.store.item(handle) else {
+        return Control::Continue;
+    };
     let mut reply = start_hit(ctx.out, options.value, digits.len());
     for flag in request.flags.iter() {
         item_flag(&mut reply, flag, &item, now, &request.flags);

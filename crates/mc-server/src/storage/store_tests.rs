@@ -624,3 +624,21 @@ fn per_class_counters_and_the_size_histogram() {
     store.track_sizes(false);
     assert!(store.sizes().is_none());
 }
+
+#[test]
+fn a_stale_handle_is_refused_not_followed() {
+    let mut store = Store::new(big());
+    set(&mut store, b"k", b"v1", 0, 10);
+    let handle = store
+        .get(b"k", 10, Access::default())
+        .expect("present")
+        .handle();
+    assert!(store.set_exptime(handle, 100));
+    assert_eq!(store.item(handle).map(|i| i.exptime()), Some(100));
+    // Replaced: the chunk may be reused, but the handle names the old item.
+    set(&mut store, b"k", b"v2", 0, 10);
+    assert!(store.item(handle).is_none());
+    assert!(!store.mark(handle, STALE));
+    assert!(!store.set_exptime(handle, 5));
+    assert_eq!(get(&mut store, b"k", 10), Some(b"v2".to_vec()));
+}
