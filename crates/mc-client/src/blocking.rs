@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use mc_proto::{Request, Response};
 
-use crate::client::{Client as AsyncClient, Expiry, Fetched, Options};
+use crate::address::ServerSpec;
+use crate::batch::MultiGet;
+use crate::client::Client as AsyncClient;
 use crate::client_error::Result;
-use crate::server::ServerSpec;
+use crate::options::{Expiry, Fetched, Options};
 use crate::value::{FromValue, ToValue};
 
 /// The blocking client. Same operations as [`crate::Client`], returning when done.
@@ -152,6 +154,11 @@ impl Client {
     /// See [`crate::Client::get_multi`].
     pub fn get_multi<T: FromValue>(&self, keys: &[&str]) -> Result<HashMap<String, T>> {
         self.runtime.block_on(self.client.get_multi(keys))
+    }
+
+    /// See [`crate::Client::get_multi_report`].
+    pub fn get_multi_report<T: FromValue>(&self, keys: &[&str]) -> Result<MultiGet<T>> {
+        self.runtime.block_on(self.client.get_multi_report(keys))
     }
 
     /// See [`crate::Client::set_multi`].

@@ -1,4 +1,7 @@
-//! The async client.
+//! The async client: one server per key, python-memcached's operations.
+//!
+//! Multi-key operations are in `batch`; where a key goes is `routing`'s business, how an
+//! answer becomes a result `replies`'.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,95 +14,19 @@ use mc_proto::{
     MetaStatus, Request, Response, StoreCommand, StoreRequest, Touch,
 };
 
+use crate::address::ServerSpec;
 use crate::client_error::{Error, Result};
-use crate::connection::{Connection, Expect, Reply};
-use crate::distribution::{buckets, modula_pick, Continuum, Distribution};
-use crate::server::{Node, ServerSpec};
+use crate::node::Node;
+use crate::options::{Expiry, Fetched, Options};
+use crate::pipeline::{Connection, Expect, Reply};
+use crate::replies::{error_from, line, stats, status_bool, values};
+use crate::routing::Router;
 use crate::value::{compress, decompress, FromValue, Raw, ToValue};
 
-/// Client settings; the defaults are python-memcached's.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Time to establish a connection (python-memcached: the socket timeout, 3 s).
-    pub connect_timeout: Duration,
-    /// Time to wait for an answer (python-memcached's socket timeout, 3 s).
-    pub io_timeout: Duration,
-    /// How long a failed server is left alone before it is tried again (30 s).
-    pub dead_retry: Duration,
-    /// Remember CAS uniques from `gets` for later `cas` calls.
-    pub cache_cas: bool,
-    /// Prepended to every key (and removed from the keys `get_multi` returns).
-    pub key_prefix: String,
-    /// Longest key accepted, prefix included (250).
-    pub max_key_length: usize,
-    /// Largest value sent (1 MiB, memcached's default item size).
-    pub max_value_length: usize,
-    /// Compress values longer than this with zlib (0: never), as python-memcached's
-    /// `min_compress_len`.
-    pub min_compress_len: usize,
-    /// How keys are spread over servers.
-    pub distribution: Distribution,
-    /// Connections per server; each pipelines the requests of every task using it. One
-    /// connection batches best (measured: 64 tasks get 20% more done than over two); more help
-    /// when large values would otherwise delay small ones.
-    pub connections_per_server: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            connect_timeout: Duration::from_secs(3),
-            io_timeout: Duration::from_secs(3),
-            dead_retry: Duration::from_secs(30),
-            cache_cas: false,
-            key_prefix: String::new(),
-            max_key_length: mc_proto::KEY_MAX_LENGTH,
-            max_value_length: 1024 * 1024,
-            min_compress_len: 0,
-            distribution: Distribution::Modula,
-            connections_per_server: 1,
-        }
-    }
-}
-
-/// A value read by [`Client::gat_meta`], with its metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched<T> {
-    /// The value.
-    pub value: T,
-    /// Its CAS unique.
-    pub cas: u64,
-    /// The lifetime it had left before this request (`None`: it never expires).
-    pub ttl_left: Option<Duration>,
-}
-
-/// An expiry: seconds (0 = never, up to 30 days relative, larger a Unix time) or a duration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Expiry(pub i32);
-
-impl From<i32> for Expiry {
-    fn from(seconds: i32) -> Self {
-        Expiry(seconds)
-    }
-}
-
-impl From<u32> for Expiry {
-    fn from(seconds: u32) -> Self {
-        Expiry(i32::try_from(seconds).unwrap_or(i32::MAX))
-    }
-}
-
-impl From<Duration> for Expiry {
-    fn from(d: Duration) -> Self {
-        Expiry(i32::try_from(d.as_secs()).unwrap_or(i32::MAX))
-    }
-}
-
-struct Inner {
-    nodes: Vec<Node>,
-    buckets: Vec<usize>,
-    continuum: Option<Continuum>,
-    options: Options,
+pub(crate) struct Inner {
+    pub(crate) nodes: Vec<Node>,
+    router: Router,
+    pub(crate) options: Options,
     cas_ids: Mutex<HashMap<Vec<u8>, u64>>,
 }
 
@@ -107,7 +34,7 @@ struct Inner {
 /// placement. Cheap to clone; clones share connections.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,25 +44,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn status_bool(reply: Reply, yes: &Response) -> Result<bool> {
-    match reply {
-        Reply::Sent => Ok(true),
-        Reply::Line(r) if &r == yes => Ok(true),
-        Reply::Line(Response::NotStored | Response::NotFound | Response::Exists) => Ok(false),
-        Reply::Line(r) => Err(error_from(r)),
-        other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
-    }
-}
-
-/// Turn an error line into a typed error.
-fn error_from(response: Response) -> Error {
-    let text = |b: Bytes| String::from_utf8_lossy(&b).into_owned();
-    match response {
-        Response::ClientError(m) => Error::Client(text(m)),
-        Response::ServerError(m) => Error::Server(text(m)),
-        Response::Error(m) => Error::UnknownCommand(text(m)),
-        other => Error::Protocol(format!("unexpected answer {other:?}")),
-    }
+/// An answer and the connection it came on (to be dropped if the answer cannot be trusted).
+pub(crate) struct Answer {
+    pub(crate) reply: Reply,
+    pub(crate) conn: Connection,
 }
 
 impl Client {
@@ -155,12 +67,7 @@ impl Client {
         S: Into<ServerSpec>,
     {
         let specs: Vec<ServerSpec> = servers.into_iter().map(Into::into).collect();
-        let weights: Vec<u32> = specs.iter().map(|s| s.weight).collect();
-        let continuum = (options.distribution == Distribution::Ketama).then(|| {
-            let labeled: Vec<(String, u32)> =
-                specs.iter().map(|s| (s.point_label(), s.weight)).collect();
-            Continuum::with_labels(&labeled)
-        });
+        let router = Router::new(&specs, options.distribution);
         let nodes = specs
             .into_iter()
             .map(|s| Node::new(s, options.connections_per_server))
@@ -168,8 +75,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 nodes,
-                buckets: buckets(&weights),
-                continuum,
+                router,
                 options,
                 cas_ids: Mutex::new(HashMap::new()),
             }),
@@ -182,7 +88,7 @@ impl Client {
     }
 
     /// The full key (prefix added), checked before anything is sent.
-    fn full_key(&self, key: &str) -> Result<Vec<u8>> {
+    pub(crate) fn full_key(&self, key: &str) -> Result<Vec<u8>> {
         let mut full = Vec::with_capacity(self.inner.options.key_prefix.len() + key.len());
         full.extend_from_slice(self.inner.options.key_prefix.as_bytes());
         full.extend_from_slice(key.as_bytes());
@@ -202,36 +108,26 @@ impl Client {
         self.inner.nodes.get(index).map(|n| n.name.as_str())
     }
 
-    fn pick(&self, key: &[u8]) -> Result<usize> {
-        let nodes = &self.inner.nodes;
-        let picked = match &self.inner.continuum {
-            Some(continuum) => continuum.pick(key).filter(|&i| nodes[i].is_alive()),
-            None => modula_pick(key, &self.inner.buckets, |i| nodes[i].is_alive()),
-        };
-        picked.ok_or(Error::NoServer)
+    pub(crate) fn pick(&self, key: &[u8]) -> Result<usize> {
+        self.inner
+            .router
+            .pick(key, &self.inner.nodes)
+            .ok_or(Error::NoServer)
     }
 
     /// The server for a full key, with a live connection to it. Like python-memcached's
     /// `_get_server`, a server that cannot be connected to is marked dead and the key is
     /// rehashed to the next candidate.
     async fn route(&self, key: &[u8]) -> Result<(usize, Connection)> {
-        let options = &self.inner.options;
         let mut last_error = Error::NoServer;
         for _ in 0..=self.inner.nodes.len() {
             let index = match self.pick(key) {
                 Ok(index) => index,
                 Err(_) => return Err(last_error),
             };
-            let node = &self.inner.nodes[index];
-            match node
-                .connection(options.connect_timeout, options.max_value_length)
-                .await
-            {
+            match self.connect(index).await {
                 Ok(conn) => return Ok((index, conn)),
-                Err(e) => {
-                    node.mark_dead(options.dead_retry);
-                    last_error = e;
-                }
+                Err(e) => last_error = e,
             }
         }
         Err(last_error)
@@ -239,18 +135,18 @@ impl Client {
 
     /// Send one request for `key`, marking its server dead on I/O failure or timeout (the
     /// request then fails; it is not resent, as python-memcached does not resend either).
-    async fn call_key(&self, key: &[u8], request: &Request, expect: Expect) -> Result<Reply> {
+    async fn call_key(&self, key: &[u8], request: &Request, expect: Expect) -> Result<Answer> {
         let (index, conn) = self.route(key).await?;
         self.send(index, conn, request, expect).await
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         index: usize,
         conn: Connection,
         request: &Request,
         expect: Expect,
-    ) -> Result<Reply> {
+    ) -> Result<Answer> {
         let node = &self.inner.nodes[index];
         let mut buf = BytesMut::new();
         request.encode(&mut buf);
@@ -265,34 +161,28 @@ impl Client {
         if matches!(result, Err(Error::Io { .. } | Error::Timeout(_))) {
             node.mark_dead(self.inner.options.dead_retry);
         }
-        result
+        Ok(Answer {
+            reply: result?,
+            conn,
+        })
+    }
+
+    /// A connection to server `index`, marking the server dead when none can be opened.
+    pub(crate) async fn connect(&self, index: usize) -> Result<Connection> {
+        let node = &self.inner.nodes[index];
+        let options = &self.inner.options;
+        node.connection(options.connect_timeout, options.max_value_length)
+            .await
+            .inspect_err(|_| node.mark_dead(options.dead_retry))
     }
 
     /// Send one request to server `index` (for commands addressed to every server).
-    async fn call(&self, index: usize, request: &Request, expect: Expect) -> Result<Reply> {
-        let node = &self.inner.nodes[index];
-        let options = &self.inner.options;
-        let conn = match node
-            .connection(options.connect_timeout, options.max_value_length)
-            .await
-        {
-            Ok(conn) => conn,
-            Err(e) => {
-                node.mark_dead(options.dead_retry);
-                return Err(e);
-            }
-        };
+    async fn call(&self, index: usize, request: &Request, expect: Expect) -> Result<Answer> {
+        let conn = self.connect(index).await?;
         self.send(index, conn, request, expect).await
     }
 
-    /// The server that owns `key` answered something impossible: drop its connections.
-    fn distrust(&self, key: &[u8]) {
-        if let Ok(index) = self.pick(key) {
-            self.inner.nodes[index].drop_connections();
-        }
-    }
-
-    fn encode_value(&self, value: &(impl ToValue + ?Sized)) -> Result<Raw> {
+    pub(crate) fn encode_value(&self, value: &(impl ToValue + ?Sized)) -> Result<Raw> {
         let raw = compress(value.to_value()?, self.inner.options.min_compress_len);
         if raw.data.len() > self.inner.options.max_value_length {
             return Err(Error::ValueTooLarge {
@@ -322,8 +212,8 @@ impl Client {
             data: raw.data,
             noreply: false,
         });
-        let reply = self.call_key(&full, &request, Expect::Line).await?;
-        status_bool(reply, &Response::Stored)
+        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        status_bool(answer.reply, &Response::Stored)
     }
 
     /// Store unconditionally. Returns whether it was stored.
@@ -419,30 +309,26 @@ impl Client {
             exptime: exptime.0,
             keys: Keys::new([&full]),
         });
-        match self.call_key(&full, &request, Expect::Values).await? {
-            Reply::Values(values) => {
-                let Some(v) = values.into_iter().next() else {
-                    return Ok(None);
-                };
-                if v.key[..] != full[..] {
-                    self.distrust(&full);
-                    return Err(Error::Protocol(format!(
-                        "asked for {key}, got a value for {:?}",
-                        v.key
-                    )));
-                }
-                let raw = Raw {
-                    flags: v.flags,
-                    data: v.data,
-                };
-                Ok(Some((
-                    decompress(raw, self.inner.options.max_value_length)?,
-                    v.cas,
-                )))
-            }
-            Reply::Line(r) => Err(error_from(r)),
-            other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        let answer = self.call_key(&full, &request, Expect::Values).await?;
+        let Some(v) = values(answer.reply)?.into_iter().next() else {
+            return Ok(None);
+        };
+        if v.key[..] != full[..] {
+            // The connection that answered with another key's value is out of step or lying.
+            answer.conn.close();
+            return Err(Error::Protocol(format!(
+                "asked for {key}, got a value for {:?}",
+                v.key
+            )));
         }
+        let raw = Raw {
+            flags: v.flags,
+            data: v.data,
+        };
+        Ok(Some((
+            decompress(raw, self.inner.options.max_value_length)?,
+            v.cas,
+        )))
     }
 
     /// Read a value; `None` when the key is missing.
@@ -517,16 +403,16 @@ impl Client {
             key: Bytes::from(full.clone()),
             flags,
         });
-        let meta = match self.call_key(&full, &request, Expect::Line).await? {
-            Reply::Line(Response::Meta(meta)) => meta,
-            Reply::Line(r) => return Err(error_from(r)),
-            other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        let meta = match line(answer.reply)? {
+            Response::Meta(meta) => meta,
+            r => return Err(error_from(r)),
         };
         let data = match (meta.status, meta.data) {
             (MetaStatus::Miss, _) => return Ok(None),
             (MetaStatus::Value, Some(data)) => data,
             (status, _) => {
-                self.distrust(&full);
+                answer.conn.close();
                 return Err(Error::Protocol(format!("mg answered {status:?}")));
             }
         };
@@ -543,7 +429,7 @@ impl Client {
             }
         }
         let (Some(flags), Some(cas), Some(ttl)) = (stored_flags, cas, ttl) else {
-            self.distrust(&full);
+            answer.conn.close();
             return Err(Error::Protocol(
                 "mg answered without the f, c and t flags it was asked for".into(),
             ));
@@ -556,100 +442,6 @@ impl Client {
         }))
     }
 
-    /// Read many keys: one pipelined `get` per server, all servers at once. Missing keys are
-    /// absent from the map; keys come back without the key prefix.
-    pub async fn get_multi<T: FromValue>(&self, keys: &[&str]) -> Result<HashMap<String, T>> {
-        let mut per_server: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
-        for key in keys {
-            let full = self.full_key(key)?;
-            let (index, _) = self.route(&full).await?;
-            per_server.entry(index).or_default().push(full);
-        }
-        let prefix = self.inner.options.key_prefix.len();
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, keys) in per_server {
-            let client = self.clone();
-            tasks.spawn(async move {
-                let request = Request::Get(Get {
-                    command: GetCommand::Get,
-                    exptime: 0,
-                    keys: Keys::new(&keys),
-                });
-                (keys, client.call(index, &request, Expect::Values).await)
-            });
-        }
-        let mut found = HashMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (asked, reply) = joined.map_err(|e| Error::Protocol(e.to_string()))?;
-            let values = match reply? {
-                Reply::Values(values) => values,
-                Reply::Line(r) => return Err(error_from(r)),
-                other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
-            };
-            for v in values {
-                if !asked.iter().any(|k| k[..] == v.key[..]) {
-                    if let Some(first) = asked.first() {
-                        self.distrust(first);
-                    }
-                    return Err(Error::Protocol(format!(
-                        "got a value for {:?}, which was not asked for",
-                        v.key
-                    )));
-                }
-                let key = String::from_utf8_lossy(&v.key[prefix..]).into_owned();
-                let raw = Raw {
-                    flags: v.flags,
-                    data: v.data,
-                };
-                let value = T::from_value(decompress(raw, self.inner.options.max_value_length)?)?;
-                found.insert(key, value);
-            }
-        }
-        Ok(found)
-    }
-
-    /// Store many values; returns the keys that were not stored (python-memcached's
-    /// `set_multi` result). Requests to each server are pipelined.
-    pub async fn set_multi<V: ToValue>(
-        &self,
-        values: &[(&str, V)],
-        exptime: impl Into<Expiry>,
-    ) -> Result<Vec<String>> {
-        let exptime = exptime.into();
-        let mut tasks = tokio::task::JoinSet::new();
-        for (key, value) in values {
-            let full = self.full_key(key)?;
-            let raw = self.encode_value(value)?;
-            let client = self.clone();
-            let key = key.to_string();
-            tasks.spawn(async move {
-                let request = Request::Store(StoreRequest {
-                    command: StoreCommand::Set,
-                    key: Bytes::from(full.clone()),
-                    flags: raw.flags,
-                    exptime: exptime.0,
-                    cas: 0,
-                    data: raw.data,
-                    noreply: false,
-                });
-                let stored = match client.call_key(&full, &request, Expect::Line).await {
-                    Ok(reply) => status_bool(reply, &Response::Stored).unwrap_or(false),
-                    Err(_) => false,
-                };
-                (key, stored)
-            });
-        }
-        let mut failed = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (key, stored) = joined.map_err(|e| Error::Protocol(e.to_string()))?;
-            if !stored {
-                failed.push(key);
-            }
-        }
-        failed.sort();
-        Ok(failed)
-    }
-
     /// Delete a key. Returns true when it was deleted, false when it was not there
     /// (python-memcached returns 1 in both cases).
     pub async fn delete(&self, key: &str) -> Result<bool> {
@@ -658,20 +450,8 @@ impl Client {
             key: Bytes::from(full.clone()),
             noreply: false,
         });
-        let reply = self.call_key(&full, &request, Expect::Line).await?;
-        status_bool(reply, &Response::Deleted)
-    }
-
-    /// Delete many keys; true when every server answered (missing keys are not failures), as
-    /// python-memcached's `delete_multi`.
-    pub async fn delete_multi(&self, keys: &[&str]) -> Result<bool> {
-        let mut all = true;
-        for key in keys {
-            if self.delete(key).await.is_err() {
-                all = false;
-            }
-        }
-        Ok(all)
+        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        status_bool(answer.reply, &Response::Deleted)
     }
 
     async fn arithmetic(&self, op: ArithmeticOp, key: &str, delta: u64) -> Result<Option<u64>> {
@@ -682,11 +462,11 @@ impl Client {
             delta,
             noreply: false,
         });
-        match self.call_key(&full, &request, Expect::Line).await? {
-            Reply::Line(Response::Number(n)) => Ok(Some(n)),
-            Reply::Line(Response::NotFound) => Ok(None),
-            Reply::Line(r) => Err(error_from(r)),
-            other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        match line(answer.reply)? {
+            Response::Number(n) => Ok(Some(n)),
+            Response::NotFound => Ok(None),
+            r => Err(error_from(r)),
         }
     }
 
@@ -708,8 +488,8 @@ impl Client {
             exptime: exptime.into().0,
             noreply: false,
         });
-        let reply = self.call_key(&full, &request, Expect::Line).await?;
-        status_bool(reply, &Response::Touched)
+        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        status_bool(answer.reply, &Response::Touched)
     }
 
     /// Invalidate every item on every live server.
@@ -722,10 +502,9 @@ impl Client {
                 delay: None,
                 noreply: false,
             });
-            match self.call(index, &request, Expect::Line).await? {
-                Reply::Line(Response::Ok) => {}
-                Reply::Line(r) => return Err(error_from(r)),
-                other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
+            match line(self.call(index, &request, Expect::Line).await?.reply)? {
+                Response::Ok => {}
+                r => return Err(error_from(r)),
             }
         }
         Ok(())
@@ -739,22 +518,17 @@ impl Client {
                 continue;
             }
             let request = Request::Stats(mc_proto::Stats { args: Vec::new() });
-            match self.call(index, &request, Expect::Stats).await? {
-                Reply::Stats(stats) => {
-                    let map = stats
-                        .into_iter()
-                        .map(|(k, v)| {
-                            (
-                                String::from_utf8_lossy(&k).into_owned(),
-                                String::from_utf8_lossy(&v).into_owned(),
-                            )
-                        })
-                        .collect();
-                    all.push((node.name.clone(), map));
-                }
-                Reply::Line(r) => return Err(error_from(r)),
-                other => return Err(Error::Protocol(format!("unexpected answer {other:?}"))),
-            }
+            let answer = self.call(index, &request, Expect::Stats).await?;
+            let map = stats(answer.reply)?
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8_lossy(&k).into_owned(),
+                        String::from_utf8_lossy(&v).into_owned(),
+                    )
+                })
+                .collect();
+            all.push((node.name.clone(), map));
         }
         Ok(all)
     }
@@ -770,9 +544,6 @@ impl Client {
     /// `key` and get its first answer line.
     pub async fn request_line(&self, key: &str, request: &Request) -> Result<Response> {
         let full = self.full_key(key)?;
-        match self.call_key(&full, request, Expect::Line).await? {
-            Reply::Line(r) => Ok(r),
-            other => Err(Error::Protocol(format!("unexpected answer {other:?}"))),
-        }
+        line(self.call_key(&full, request, Expect::Line).await?.reply)
     }
 }

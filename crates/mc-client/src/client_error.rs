@@ -55,5 +55,34 @@ impl From<ResponseError> for Error {
     }
 }
 
+impl Error {
+    /// The same error, for reporting it against each key of a batch that it failed.
+    pub(crate) fn for_each_key(&self) -> Error {
+        match self {
+            Error::Key(e) => Error::Key(*e),
+            Error::ValueTooLarge { len, max } => Error::ValueTooLarge {
+                len: *len,
+                max: *max,
+            },
+            Error::Value(m) => Error::Value(m.clone()),
+            Error::Client(m) => Error::Client(m.clone()),
+            Error::Server(m) => Error::Server(m.clone()),
+            Error::UnknownCommand(m) => Error::UnknownCommand(m.clone()),
+            Error::Protocol(m) => Error::Protocol(m.clone()),
+            Error::Io { server, source } => Error::Io {
+                server: server.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Timeout(s) => Error::Timeout(s.clone()),
+            Error::NoServer => Error::NoServer,
+        }
+    }
+
+    /// True for failures of the server or its connection (it is then marked dead).
+    pub(crate) fn is_server_failure(&self) -> bool {
+        matches!(self, Error::Io { .. } | Error::Timeout(_))
+    }
+}
+
 /// Results of client calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -24,16 +24,23 @@
 //!
 //! Errors are typed ([`Error`]): a broken socket is an error, never a silent `false`.
 
+mod address;
+mod batch;
 pub mod blocking;
 mod client;
 mod client_error;
-mod connection;
 pub mod distribution;
-mod server;
+mod node;
+mod options;
+mod pipeline;
+mod replies;
+mod routing;
 pub mod value;
 
-pub use client::{Client, Expiry, Fetched, Options};
+pub use address::{ServerAddr, ServerSpec};
+pub use batch::MultiGet;
+pub use client::Client;
 pub use client_error::{Error, Result};
 pub use distribution::Distribution;
-pub use server::{ServerAddr, ServerSpec};
+pub use options::{Expiry, Fetched, Options};
 pub use value::{FromValue, Json, Raw, ToValue};

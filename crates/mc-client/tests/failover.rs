@@ -101,3 +101,59 @@ fn a_server_that_dies_fails_fast_and_is_retried_after_dead_retry() {
     );
     back.shutdown();
 }
+
+/// Two live servers and one that dies after the keys are placed: every multi-key operation
+/// still serves the live servers' keys, and reports the dead server's keys one by one.
+#[test]
+fn a_batch_with_a_dead_server_still_serves_the_others() {
+    let live: Vec<RunningServer> = (0..3)
+        .map(|_| RunningServer::start(Config::ephemeral()).expect("server"))
+        .collect();
+    let addrs: Vec<String> = live
+        .iter()
+        .map(|s| s.local_addr().expect("addr").to_string())
+        .collect();
+    let options = Options {
+        connect_timeout: Duration::from_millis(500),
+        io_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let pool = Client::with_options(addrs.iter().map(String::as_str), options).expect("client");
+    let keys: Vec<String> = (0..120).map(|i| format!("key:{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let pairs: Vec<(&str, String)> = keys.iter().map(|k| (k.as_str(), k.clone())).collect();
+    assert!(pool.set_multi(&pairs, 0).expect("set_multi").is_empty());
+    let placement: Vec<usize> = refs
+        .iter()
+        .map(|k| pool.server_for(k).expect("server"))
+        .collect();
+    // Server 1 goes away.
+    let mut live = live;
+    live.remove(1).shutdown();
+    let on_dead: Vec<&str> = refs
+        .iter()
+        .zip(&placement)
+        .filter(|(_, &s)| s == 1)
+        .map(|(k, _)| *k)
+        .collect();
+    assert!(!on_dead.is_empty());
+    let report = pool.get_multi_report::<String>(&refs).expect("a report, not an error");
+    assert_eq!(report.found.len() + on_dead.len(), keys.len());
+    let mut failed: Vec<&str> = report.failed.iter().map(|(k, _)| k.as_str()).collect();
+    failed.sort();
+    let mut expected = on_dead.clone();
+    expected.sort();
+    assert_eq!(failed, expected, "exactly the dead server's keys are reported");
+    assert!(report
+        .failed
+        .iter()
+        .all(|(_, e)| matches!(e, Error::Io { .. } | Error::Timeout(_) | Error::NoServer)));
+    // The server is now marked dead: like python-memcached, its keys rehash to the live
+    // servers, where they are not (yet) stored; every other key is served.
+    let again = pool.get_multi::<String>(&refs).expect("get_multi");
+    assert_eq!(again.len(), keys.len() - on_dead.len());
+    assert!(pool.set_multi(&pairs, 0).expect("set_multi").is_empty());
+    assert_eq!(pool.get_multi::<String>(&refs).expect("get_multi").len(), keys.len());
+    assert!(pool.delete_multi(&refs).expect("delete_multi"));
+    assert_eq!(pool.get_multi::<String>(&refs).expect("get_multi").len(), 0);
+}

@@ -72,3 +72,56 @@ fn a_black_hole_times_out() {
         "within the I/O timeout"
     );
 }
+
+/// A server whose first connection lies once and whose other connections answer honestly
+/// (misses); counts the connections it accepted.
+fn one_liar_connection() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut writer = conn.try_clone().expect("clone");
+                let mut lines = std::io::BufReader::new(conn).lines();
+                let mut first = true;
+                while let Some(Ok(_line)) = lines.next() {
+                    let answer: &[u8] = if n == 0 && first {
+                        b"VALUE other 0 1\r\nx\r\nEND\r\n"
+                    } else {
+                        b"END\r\n"
+                    };
+                    first = false;
+                    if writer.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[test]
+fn only_the_connection_that_lied_is_dropped() {
+    let (addr, accepted) = one_liar_connection();
+    let options = Options {
+        io_timeout: Duration::from_secs(2),
+        connections_per_server: 2,
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options).expect("client");
+    // Requests alternate between the two connections: the first goes to the liar.
+    assert!(matches!(mc.get::<String>("k"), Err(Error::Protocol(_))));
+    assert_eq!(mc.get::<String>("k").expect("honest connection"), None);
+    assert_eq!(mc.get::<String>("k").expect("a fresh connection"), None);
+    assert_eq!(mc.get::<String>("k").expect("honest connection again"), None);
+    // The liar was replaced (a third connection); the honest one was kept.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

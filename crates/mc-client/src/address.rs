@@ -1,12 +1,8 @@
-//! Server specifications and the per-server state: connections and liveness.
+//! Where servers are: addresses and their specifications as python-memcached and twemproxy
+//! write them (`host:port`, `unix:/path`, weights, twemproxy names).
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use crate::client_error::Result;
-use crate::connection::Connection;
 
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -141,92 +137,6 @@ impl From<(String, u32)> for ServerSpec {
         ServerSpec {
             weight,
             ..ServerSpec::parse(&text)
-        }
-    }
-}
-
-/// One server's connections and liveness.
-#[derive(Debug)]
-pub(crate) struct Node {
-    pub(crate) spec: ServerSpec,
-    pub(crate) name: String,
-    slots: Vec<tokio::sync::Mutex<Option<Connection>>>,
-    next: std::sync::atomic::AtomicUsize,
-    dead_until: Mutex<Option<Instant>>,
-}
-
-impl Node {
-    pub(crate) fn new(spec: ServerSpec, connections: usize) -> Node {
-        Node {
-            name: spec.addr.to_string(),
-            spec,
-            slots: (0..connections.max(1))
-                .map(|_| tokio::sync::Mutex::new(None))
-                .collect(),
-            next: std::sync::atomic::AtomicUsize::new(0),
-            dead_until: Mutex::new(None),
-        }
-    }
-
-    /// python-memcached's `_check_dead`: a dead server is retried once `dead_retry` has passed.
-    pub(crate) fn is_alive(&self) -> bool {
-        let mut dead = self.dead_until.lock().unwrap_or_else(|e| e.into_inner());
-        match *dead {
-            Some(until) if Instant::now() < until => false,
-            Some(_) => {
-                *dead = None;
-                true
-            }
-            None => true,
-        }
-    }
-
-    pub(crate) fn mark_dead(&self, dead_retry: Duration) {
-        tracing::warn!("marking {} dead for {dead_retry:?}", self.name);
-        *self.dead_until.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Instant::now() + dead_retry);
-        self.drop_connections();
-    }
-
-    /// Close the connections (they reopen on the next request): after an answer that cannot be
-    /// trusted, nothing more is read from them.
-    pub(crate) fn drop_connections(&self) {
-        for slot in &self.slots {
-            if let Ok(mut conn) = slot.try_lock() {
-                if let Some(c) = conn.take() {
-                    c.close();
-                }
-            }
-        }
-    }
-
-    /// A live connection, opened if needed. Requests are spread over the slots round robin;
-    /// each connection pipelines whatever is sent through it.
-    pub(crate) async fn connection(
-        &self,
-        connect_timeout: Duration,
-        max_value: usize,
-    ) -> Result<Connection> {
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len();
-        // The slot stays locked while a connection is opened (bounded by the connect
-        // timeout): tasks that meet a missing connection wait for that one instead of each
-        // opening their own.
-        let mut slot = self.slots[i].lock().await;
-        if let Some(conn) = slot.as_ref() {
-            if !conn.is_broken() {
-                return Ok(conn.clone());
-            }
-        }
-        let conn = Connection::open(&self.spec.addr, connect_timeout, max_value).await?;
-        *slot = Some(conn.clone());
-        Ok(conn)
-    }
-
-    pub(crate) async fn disconnect(&self) {
-        for slot in &self.slots {
-            if let Some(conn) = slot.lock().await.take() {
-                conn.close();
-            }
         }
     }
 }

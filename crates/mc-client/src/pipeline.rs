@@ -1,6 +1,10 @@
 //! One pipelined connection: many tasks send requests through it without waiting for each
 //! other; a writer task batches what is queued into one write, a reader task hands each answer
 //! to whoever is next in line.
+//!
+//! Both queues are bounded: at most [`QUEUE_DEPTH`] requests wait to be written and as many
+//! answers are awaited, so a server that stops reading or answering slows its callers down
+//! (they wait to enqueue, then time out) instead of growing the client's memory.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,8 +15,8 @@ use mc_proto::{Response, ResponseDecoder, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::address::ServerAddr;
 use crate::client_error::{Error, Result};
-use crate::server::ServerAddr;
 
 /// What shape of answer a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +72,12 @@ impl Broken {
 /// A handle to a connection; cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::Sender<Job>,
     broken: Arc<Broken>,
 }
+
+/// Requests queued for writing, and answers awaited, per connection.
+pub(crate) const QUEUE_DEPTH: usize = 1024;
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
@@ -108,8 +115,8 @@ impl Connection {
             }
         };
         let (reader, writer) = tokio::io::split(stream);
-        let (jobs, job_rx) = mpsc::unbounded_channel();
-        let (wait_tx, wait_rx) = mpsc::unbounded_channel();
+        let (jobs, job_rx) = mpsc::channel(QUEUE_DEPTH);
+        let (wait_tx, wait_rx) = mpsc::channel(QUEUE_DEPTH);
         let broken = Arc::new(Broken::default());
         let name = addr.to_string();
         tokio::spawn(write_loop(
@@ -142,16 +149,19 @@ impl Connection {
         server: &str,
     ) -> Result<Reply> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job {
-                bytes,
-                expect,
-                reply,
-            })
-            .map_err(|_| closed(server))?;
-        match tokio::time::timeout(timeout, answer).await {
+        let job = Job {
+            bytes,
+            expect,
+            reply,
+        };
+        // Waiting for room in the queue counts against the same timeout as the answer.
+        let exchange = async {
+            self.jobs.send(job).await.map_err(|_| closed(server))?;
+            answer.await.map_err(|_| closed(server))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(closed(server)),
+            Ok(Err(e)) => Err(e),
             Err(_) => {
                 // The answer may still come; the stream is no longer trusted to be in step
                 // with what callers expect, so the connection is dropped.
@@ -159,6 +169,50 @@ impl Connection {
                 Err(Error::Timeout(server.to_string()))
             }
         }
+    }
+}
+
+impl Connection {
+    /// Send many requests back to back and wait for all their answers, within one timeout for
+    /// the whole batch; the answers come in the order of the requests. On a timeout the
+    /// connection is dropped and every request not yet answered fails.
+    pub(crate) async fn call_batch(
+        &self,
+        batch: Vec<(Bytes, Expect)>,
+        timeout: Duration,
+        server: &str,
+    ) -> Vec<Result<Reply>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pending = Vec::with_capacity(batch.len());
+        for (bytes, expect) in batch {
+            let (reply, answer) = oneshot::channel();
+            let job = Job {
+                bytes,
+                expect,
+                reply,
+            };
+            let queued = tokio::time::timeout_at(deadline, self.jobs.send(job)).await;
+            pending.push(matches!(queued, Ok(Ok(()))).then_some(answer));
+        }
+        let mut results = Vec::with_capacity(pending.len());
+        let mut timed_out = false;
+        for answer in pending {
+            let result = match answer {
+                None if timed_out => Err(Error::Timeout(server.to_string())),
+                None => Err(closed(server)),
+                Some(answer) => match tokio::time::timeout_at(deadline, answer).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(_)) => Err(closed(server)),
+                    Err(_) => {
+                        timed_out = true;
+                        self.close();
+                        Err(Error::Timeout(server.to_string()))
+                    }
+                },
+            };
+            results.push(result);
+        }
+        results
     }
 }
 
@@ -171,8 +225,8 @@ fn closed(server: &str) -> Error {
 
 async fn write_loop(
     mut writer: tokio::io::WriteHalf<Box<dyn Io>>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-    waiting: mpsc::UnboundedSender<Waiting>,
+    mut jobs: mpsc::Receiver<Job>,
+    waiting: mpsc::Sender<Waiting>,
     broken: Arc<Broken>,
     server: String,
 ) {
@@ -184,31 +238,42 @@ async fn write_loop(
         }
         let mut sent_now = Vec::new();
         let mut next = Some(first);
-        // Everything queued goes out in one write.
+        // A request whose answer slot is not yet free: written after what is buffered, once
+        // the reader has taken answers off the queue.
+        let mut blocked = None;
+        // Everything queued goes out in one write, up to a full answer queue.
         while let Some(job) = next {
-            buf.extend_from_slice(&job.bytes);
             if job.expect == Expect::Nothing {
+                buf.extend_from_slice(&job.bytes);
                 sent_now.push(job.reply);
-            } else if waiting
-                .send(Waiting {
-                    expect: job.expect,
-                    reply: job.reply,
-                })
-                .is_err()
-            {
-                broken.set();
+            } else {
+                let Job {
+                    bytes,
+                    expect,
+                    reply,
+                } = job;
+                match waiting.try_send(Waiting { expect, reply }) {
+                    Ok(()) => buf.extend_from_slice(&bytes),
+                    Err(mpsc::error::TrySendError::Full(w)) => {
+                        blocked = Some(Job {
+                            bytes,
+                            expect: w.expect,
+                            reply: w.reply,
+                        });
+                        break;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(w)) => {
+                        broken.set();
+                        let _ = w.reply.send(Err(closed(&server)));
+                    }
+                }
             }
             next = jobs.try_recv().ok();
         }
-        let result = writer.write_all(&buf).await;
-        buf.clear();
-        match result {
-            Ok(()) => {
-                for reply in sent_now {
-                    let _ = reply.send(Ok(Reply::Sent));
-                }
-            }
-            Err(e) => {
+        if !buf.is_empty() {
+            let result = writer.write_all(&buf).await;
+            buf.clear();
+            if let Err(e) = result {
                 broken.set();
                 for reply in sent_now {
                     let _ = reply.send(Err(Error::Io {
@@ -216,8 +281,34 @@ async fn write_loop(
                         source: std::io::Error::new(e.kind(), e.to_string()),
                     }));
                 }
+                if let Some(job) = blocked {
+                    let _ = job.reply.send(Err(closed(&server)));
+                }
                 break;
             }
+        }
+        for reply in sent_now {
+            let _ = reply.send(Ok(Reply::Sent));
+        }
+        if let Some(job) = blocked {
+            // Everything before it is written: wait for an answer slot, then send it.
+            let Job {
+                bytes,
+                expect,
+                reply,
+            } = job;
+            if let Err(refused) = waiting.send(Waiting { expect, reply }).await {
+                broken.set();
+                let _ = refused.0.reply.send(Err(closed(&server)));
+                break;
+            }
+            buf.extend_from_slice(&bytes);
+            if let Err(e) = writer.write_all(&buf).await {
+                broken.set();
+                tracing::debug!("write to {server} failed: {e}");
+                break;
+            }
+            buf.clear();
         }
     }
     // Dropping `waiting` lets the reader finish the requests already written.
@@ -225,7 +316,7 @@ async fn write_loop(
 
 async fn read_loop(
     mut reader: tokio::io::ReadHalf<Box<dyn Io>>,
-    mut waiting: mpsc::UnboundedReceiver<Waiting>,
+    mut waiting: mpsc::Receiver<Waiting>,
     broken: Arc<Broken>,
     server: String,
     max_value: usize,

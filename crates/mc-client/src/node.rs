@@ -1,0 +1,116 @@
+//! One server's connection slots and liveness: python-memcached's dead-server rule (a server
+//! that fails is left alone for `dead_retry`), and connections opened on demand and replaced
+//! when they break.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::address::ServerSpec;
+use crate::client_error::Result;
+use crate::pipeline::Connection;
+
+/// A place for one connection. The connection itself sits behind a short blocking lock, so it
+/// can always be taken out and closed; opening one is serialized by an async lock held across
+/// the connect, so tasks that find the slot empty wait for that connection rather than each
+/// opening their own.
+#[derive(Debug, Default)]
+struct Slot {
+    current: Mutex<Option<Connection>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn live(&self) -> Option<Connection> {
+        let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        current.as_ref().filter(|c| !c.is_broken()).cloned()
+    }
+
+    fn take(&self) -> Option<Connection> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    fn put(&self, conn: Connection) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+    }
+}
+
+/// One server's connections and liveness.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) spec: ServerSpec,
+    pub(crate) name: String,
+    slots: Vec<Slot>,
+    next: std::sync::atomic::AtomicUsize,
+    dead_until: Mutex<Option<Instant>>,
+}
+
+impl Node {
+    pub(crate) fn new(spec: ServerSpec, connections: usize) -> Node {
+        Node {
+            name: spec.addr.to_string(),
+            spec,
+            slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            dead_until: Mutex::new(None),
+        }
+    }
+
+    /// python-memcached's `_check_dead`: a dead server is retried once `dead_retry` has passed.
+    pub(crate) fn is_alive(&self) -> bool {
+        let mut dead = self.dead_until.lock().unwrap_or_else(|e| e.into_inner());
+        match *dead {
+            Some(until) if Instant::now() < until => false,
+            Some(_) => {
+                *dead = None;
+                true
+            }
+            None => true,
+        }
+    }
+
+    pub(crate) fn mark_dead(&self, dead_retry: Duration) {
+        tracing::warn!("marking {} dead for {dead_retry:?}", self.name);
+        *self.dead_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + dead_retry);
+        self.drop_connections();
+    }
+
+    /// Close every connection (they reopen on the next request), including one in use by
+    /// other tasks: after an answer that cannot be trusted, nothing more is read from them.
+    pub(crate) fn drop_connections(&self) {
+        for slot in &self.slots {
+            if let Some(conn) = slot.take() {
+                conn.close();
+            }
+        }
+    }
+
+    /// A live connection, opened if needed. Requests are spread over the slots round robin;
+    /// each connection pipelines whatever is sent through it.
+    pub(crate) async fn connection(
+        &self,
+        connect_timeout: Duration,
+        max_value: usize,
+    ) -> Result<Connection> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len();
+        let slot = &self.slots[i];
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        // Held across the connect (bounded by the connect timeout): one opener per slot.
+        let _opening = slot.opening.lock().await;
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        let conn = Connection::open(&self.spec.addr, connect_timeout, max_value).await?;
+        slot.put(conn.clone());
+        Ok(conn)
+    }
+
+    pub(crate) async fn disconnect(&self) {
+        self.drop_connections();
+    }
+}
