@@ -5,19 +5,12 @@
 use std::process::Command;
 
 use crate::servers::{self, Placement};
+use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 pub(crate) fn run(args: &[String]) -> Result {
-    let mut seconds = "3".to_string();
-    let mut rounds = "3".to_string();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--seconds" => seconds = iter.next().cloned().ok_or("--seconds S")?,
-            "--rounds" => rounds = iter.next().cloned().ok_or("--rounds N")?,
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    let options = TaskArgs::defaults(3, 3.0).parse(args, &["--seconds", "--rounds"], false)?;
+    let (seconds, rounds) = (options.seconds.to_string(), options.rounds.to_string());
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use crate::bench_memory::fill;
 use crate::servers::{self, Placement, Proc};
 use crate::spread::Spread;
+use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 const ITEMS: u64 = 500_000;
@@ -113,19 +114,9 @@ fn measure(server: &Proc) -> Result<Measurement> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
-    let mut rounds = 3;
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--rounds" => {
-                rounds = iter
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--rounds N")?
-            }
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    let rounds = TaskArgs::defaults(3, 0.0)
+        .parse(args, &["--rounds"], false)?
+        .rounds;
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server"]);
     crate::run(build)?;

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use crate::pinning;
 use crate::servers::{self, Placement, Proc};
 use crate::spread::Spread;
+use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 /// A workload for `mc-bench`.
@@ -402,34 +403,9 @@ fn compare(
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
-    let mut rounds = 5;
-    let mut seconds = 3.0;
-    let mut threads_list = vec![1, 2];
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--rounds" => {
-                rounds = iter
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--rounds N")?
-            }
-            "--seconds" => {
-                seconds = iter
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--seconds S")?
-            }
-            "--threads" => {
-                threads_list = iter
-                    .next()
-                    .map(|v| v.split(',').filter_map(|t| t.parse().ok()).collect())
-                    .filter(|l: &Vec<usize>| !l.is_empty())
-                    .ok_or("--threads 1,2")?
-            }
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    let options =
+        TaskArgs::defaults(5, 3.0).parse(args, &["--rounds", "--seconds", "--threads"], false)?;
+    let (rounds, seconds, threads_list) = (options.rounds, options.seconds, options.threads);
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;

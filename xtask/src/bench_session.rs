@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::pinning;
 use crate::servers::{self, Placement};
 use crate::spread::Spread;
+use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 /// Stops an app (by PID) however the benchmark ends.
@@ -250,26 +251,8 @@ fn start_app(name: &'static str, mut cmd: Command, port: u16) -> Result<App> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
-    let mut rounds = 3;
-    let mut seconds = 10;
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--rounds" => {
-                rounds = iter
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--rounds N")?
-            }
-            "--seconds" => {
-                seconds = iter
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--seconds S")?
-            }
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    let options = TaskArgs::defaults(3, 10.0).parse(args, &["--rounds", "--seconds"], false)?;
+    let (rounds, seconds) = (options.rounds, options.seconds.round() as u64);
     let mut build = crate::cargo();
     build.args(["build", "--release", "--bin", "session-demo"]);
     crate::run(build)?;

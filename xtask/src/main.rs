@@ -24,6 +24,7 @@ mod plot;
 mod servers;
 mod soak;
 mod spread;
+mod task_args;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -182,19 +183,9 @@ fn fuzz_targets() -> Result<Vec<(PathBuf, String)>> {
 }
 
 fn fuzz(args: &[String]) -> Result {
-    let mut seconds = 60u64;
-    let mut wanted = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        if arg == "--seconds" {
-            seconds = iter
-                .next()
-                .and_then(|s| s.parse().ok())
-                .ok_or("--seconds needs a whole number")?;
-        } else {
-            wanted.push(arg.clone());
-        }
-    }
+    let options = task_args::TaskArgs::defaults(1, 60.0).parse(args, &["--seconds"], true)?;
+    let seconds = options.seconds.round() as u64;
+    let wanted = options.rest;
     let has_cargo_fuzz = Command::new("cargo")
         .args(["fuzz", "--version"])
         .output()

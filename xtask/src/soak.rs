@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::servers::{self, Placement};
+use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 fn ask(addr: SocketAddr, request: &[u8]) -> Result<String> {
@@ -33,19 +34,8 @@ fn stat(stats: &str, name: &str) -> u64 {
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
-    let mut seconds = 600u64;
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--seconds" => {
-                seconds = iter
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--seconds N")?
-            }
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    let options = TaskArgs::defaults(1, 600.0).parse(args, &["--seconds"], false)?;
+    let seconds = options.seconds.round() as u64;
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;

@@ -26,6 +26,7 @@ use bytes::{BufMut, BytesMut};
 use clap::Parser;
 use hdrhistogram::Histogram;
 use mc_proto::{Response, ResponseDecoder};
+use mc_testkit::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
@@ -118,18 +119,6 @@ impl Tally {
     }
 }
 
-/// A tiny xorshift generator: the choice of key and command must cost next to nothing.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// The 16-byte key number `i`, as in the memory comparison.
 fn key(i: u64) -> String {
     format!("key:{i:012}")
@@ -142,8 +131,8 @@ enum Sent {
 }
 
 fn put_request(buf: &mut BytesMut, rng: &mut Rng, o: &Options, value: &[u8]) -> Sent {
-    let k = key(rng.next() % o.keys as u64);
-    let is_get = (rng.next() % 1_000_000) as f64 / 1_000_000.0 < o.get_ratio;
+    let k = key(rng.next_u64() % o.keys as u64);
+    let is_get = (rng.next_u64() % 1_000_000) as f64 / 1_000_000.0 < o.get_ratio;
     if is_get {
         buf.put_slice(b"get ");
         buf.put_slice(k.as_bytes());

@@ -137,13 +137,18 @@ fn a_batch_with_a_dead_server_still_serves_the_others() {
         .map(|(k, _)| *k)
         .collect();
     assert!(!on_dead.is_empty());
-    let report = pool.get_multi_report::<String>(&refs).expect("a report, not an error");
+    let report = pool
+        .get_multi_report::<String>(&refs)
+        .expect("a report, not an error");
     assert_eq!(report.found.len() + on_dead.len(), keys.len());
     let mut failed: Vec<&str> = report.failed.iter().map(|(k, _)| k.as_str()).collect();
     failed.sort();
     let mut expected = on_dead.clone();
     expected.sort();
-    assert_eq!(failed, expected, "exactly the dead server's keys are reported");
+    assert_eq!(
+        failed, expected,
+        "exactly the dead server's keys are reported"
+    );
     assert!(report
         .failed
         .iter()
@@ -153,7 +158,10 @@ fn a_batch_with_a_dead_server_still_serves_the_others() {
     let again = pool.get_multi::<String>(&refs).expect("get_multi");
     assert_eq!(again.len(), keys.len() - on_dead.len());
     assert!(pool.set_multi(&pairs, 0).expect("set_multi").is_empty());
-    assert_eq!(pool.get_multi::<String>(&refs).expect("get_multi").len(), keys.len());
+    assert_eq!(
+        pool.get_multi::<String>(&refs).expect("get_multi").len(),
+        keys.len()
+    );
     assert!(pool.delete_multi(&refs).expect("delete_multi"));
     assert_eq!(pool.get_multi::<String>(&refs).expect("get_multi").len(), 0);
 }

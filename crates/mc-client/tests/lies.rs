@@ -121,7 +121,10 @@ fn only_the_connection_that_lied_is_dropped() {
     assert!(matches!(mc.get::<String>("k"), Err(Error::Protocol(_))));
     assert_eq!(mc.get::<String>("k").expect("honest connection"), None);
     assert_eq!(mc.get::<String>("k").expect("a fresh connection"), None);
-    assert_eq!(mc.get::<String>("k").expect("honest connection again"), None);
+    assert_eq!(
+        mc.get::<String>("k").expect("honest connection again"),
+        None
+    );
     // The liar was replaced (a third connection); the honest one was kept.
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

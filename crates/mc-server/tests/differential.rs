@@ -245,7 +245,10 @@ fn normalize(answer: &str) -> String {
 
 #[test]
 fn random_sessions_answer_like_memcached() {
-    let Some(memcached) = Memcached::start() else {
+    // Without its LRU maintainer and crawler threads memcached always rewrites a counter in
+    // place, as this server does; with them it sometimes stores a shrunk counter unpadded, and
+    // an append then makes it non-numeric on one server only (see `normalize`).
+    let Some(memcached) = Memcached::start_with(&["-o", "no_lru_maintainer,no_lru_crawler"]) else {
         return;
     };
     let server = RunningServer::start(Config::ephemeral()).expect("server starts");

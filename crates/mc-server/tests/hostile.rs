@@ -261,10 +261,5 @@ fn a_reader_that_never_reads_does_not_grow_the_server() {
 }
 
 fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
+    mc_testkit::rss_kib(std::process::id()) as f64 / 1024.0
 }

@@ -172,20 +172,14 @@ pub struct MetaDebugInfo {
 pub fn encode_meta_debug(dst: &mut BytesMut, key: &[u8], info: &MetaDebugInfo) {
     dst.put_slice(b"ME ");
     dst.put_slice(key);
-    dst.put_slice(b" exp=");
-    put_number(dst, info.exp);
-    dst.put_slice(b" la=");
-    put_number(dst, info.last_access);
-    dst.put_slice(b" cas=");
-    put_number(dst, info.cas);
-    dst.put_slice(if info.fetched {
-        b" fetch=yes"
-    } else {
-        b" fetch=no"
-    });
-    dst.put_slice(b" cls=");
-    put_number(dst, info.class);
-    dst.put_slice(b" size=");
-    put_number(dst, info.size);
+    crate::response::put_item_fields(
+        dst,
+        info.exp,
+        i64::from(info.last_access),
+        info.cas,
+        info.fetched,
+        info.class,
+        info.size,
+    );
     dst.put_slice(b"\r\n");
 }

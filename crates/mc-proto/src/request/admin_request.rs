@@ -3,9 +3,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{put_noreply, put_number};
+use super::{number_argument, put_noreply, put_number};
 use crate::codec_error::{RequestError, RequestErrorKind};
-use crate::number::parse_u32;
 use crate::tokens::Tokens;
 
 /// `verbosity <level> [noreply]`.
@@ -19,13 +18,7 @@ pub struct Verbosity {
 
 impl Verbosity {
     pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Result<Verbosity, RequestError> {
-        let n = tokens.ntokens();
-        if n != 3 && n != 4 {
-            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
-        }
-        let noreply = tokens.noreply(line);
-        let level = parse_u32(tokens.get(line, 1))
-            .ok_or(RequestError::new(RequestErrorKind::BadCommandLine, noreply))?;
+        let (level, noreply) = number_argument(line, tokens, RequestErrorKind::BadCommandLine)?;
         Ok(Verbosity { level, noreply })
     }
 
@@ -116,14 +109,8 @@ pub struct CacheMemlimit {
 
 impl CacheMemlimit {
     pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Result<CacheMemlimit, RequestError> {
-        let n = tokens.ntokens();
-        if n != 3 && n != 4 {
-            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
-        }
-        let noreply = tokens.noreply(line);
         // memcached answers a malformed size with a plain `ERROR`.
-        let megabytes = parse_u32(tokens.get(line, 1))
-            .ok_or(RequestError::new(RequestErrorKind::UnknownCommand, noreply))?;
+        let (megabytes, noreply) = number_argument(line, tokens, RequestErrorKind::UnknownCommand)?;
         Ok(CacheMemlimit { megabytes, noreply })
     }
 

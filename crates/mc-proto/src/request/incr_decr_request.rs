@@ -2,11 +2,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{put_noreply, put_number};
+use super::{key_and_argument, put_noreply, put_number};
 use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::number::parse_u64;
 use crate::tokens::Tokens;
-use crate::KEY_MAX_LENGTH;
 
 /// Increment or decrement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,20 +35,12 @@ impl Arithmetic {
         line: &Bytes,
         tokens: &Tokens,
     ) -> Result<Arithmetic, RequestError> {
-        let n = tokens.ntokens();
-        if n != 4 && n != 5 {
-            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
-        }
-        let noreply = tokens.noreply(line);
-        let (s, e) = tokens.span(1);
-        if e - s > KEY_MAX_LENGTH {
-            return Err(RequestError::new(RequestErrorKind::BadCommandLine, noreply));
-        }
-        let delta = parse_u64(tokens.get(line, 2))
-            .ok_or(RequestError::new(RequestErrorKind::InvalidDelta, noreply))?;
+        let (key, delta, noreply) = key_and_argument(line, tokens)?;
+        let delta =
+            parse_u64(delta).ok_or(RequestError::new(RequestErrorKind::InvalidDelta, noreply))?;
         Ok(Arithmetic {
             op,
-            key: line.slice(s..e),
+            key,
             delta,
             noreply,
         })

@@ -129,6 +129,43 @@ impl Request {
     }
 }
 
+/// The shape `<command> <key> <argument> [noreply]` (`incr`, `decr`, `touch`): checks the
+/// token count and the key length, and returns the key, the argument and `noreply`.
+pub(crate) fn key_and_argument<'l>(
+    line: &'l bytes::Bytes,
+    tokens: &crate::tokens::Tokens,
+) -> Result<(bytes::Bytes, &'l [u8], bool), crate::RequestError> {
+    use crate::codec_error::{RequestError, RequestErrorKind};
+    let n = tokens.ntokens();
+    if n != 4 && n != 5 {
+        return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+    }
+    let noreply = tokens.noreply(line);
+    let (s, e) = tokens.span(1);
+    if e - s > crate::KEY_MAX_LENGTH {
+        return Err(RequestError::new(RequestErrorKind::BadCommandLine, noreply));
+    }
+    Ok((line.slice(s..e), tokens.get(line, 2), noreply))
+}
+
+/// The shape `<command> <number> [noreply]` (`verbosity`, `cache_memlimit`): the number (as
+/// u32; `malformed` when it is not one) and `noreply`.
+pub(crate) fn number_argument(
+    line: &bytes::Bytes,
+    tokens: &crate::tokens::Tokens,
+    malformed: crate::RequestErrorKind,
+) -> Result<(u32, bool), crate::RequestError> {
+    use crate::codec_error::{RequestError, RequestErrorKind};
+    let n = tokens.ntokens();
+    if n != 3 && n != 4 {
+        return Err(RequestError::always(RequestErrorKind::UnknownCommand));
+    }
+    let noreply = tokens.noreply(line);
+    let number = crate::number::parse_u32(tokens.get(line, 1))
+        .ok_or(RequestError::new(malformed, noreply))?;
+    Ok((number, noreply))
+}
+
 /// Write a decimal number.
 pub(crate) fn put_number<N: itoa::Integer>(dst: &mut BytesMut, n: N) {
     let mut buf = itoa::Buffer::new();

@@ -2,11 +2,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{put_noreply, put_number};
+use super::{key_and_argument, put_noreply, put_number};
 use crate::codec_error::{RequestError, RequestErrorKind};
 use crate::number::parse_i32;
 use crate::tokens::Tokens;
-use crate::KEY_MAX_LENGTH;
 
 /// Update a key's expiry without fetching it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,19 +20,11 @@ pub struct Touch {
 
 impl Touch {
     pub(crate) fn parse(line: &Bytes, tokens: &Tokens) -> Result<Touch, RequestError> {
-        let n = tokens.ntokens();
-        if n != 4 && n != 5 {
-            return Err(RequestError::always(RequestErrorKind::UnknownCommand));
-        }
-        let noreply = tokens.noreply(line);
-        let (s, e) = tokens.span(1);
-        if e - s > KEY_MAX_LENGTH {
-            return Err(RequestError::new(RequestErrorKind::BadCommandLine, noreply));
-        }
-        let exptime = parse_i32(tokens.get(line, 2))
+        let (key, exptime, noreply) = key_and_argument(line, tokens)?;
+        let exptime = parse_i32(exptime)
             .ok_or(RequestError::new(RequestErrorKind::InvalidExptime, noreply))?;
         Ok(Touch {
-            key: line.slice(s..e),
+            key,
             exptime,
             noreply,
         })

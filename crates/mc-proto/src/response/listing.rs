@@ -100,22 +100,31 @@ pub struct MetadumpEntry<'a> {
 pub fn encode_metadump_entry(dst: &mut BytesMut, e: &MetadumpEntry<'_>) {
     dst.put_slice(b"key=");
     uri_encode(e.key, dst);
-    dst.put_slice(b" exp=");
-    put_number(dst, e.exp);
-    dst.put_slice(b" la=");
-    put_number(dst, e.last_access);
-    dst.put_slice(b" cas=");
-    put_number(dst, e.cas);
-    dst.put_slice(if e.fetched {
-        b" fetch=yes"
-    } else {
-        b" fetch=no"
-    });
-    dst.put_slice(b" cls=");
-    put_number(dst, e.class);
-    dst.put_slice(b" size=");
-    put_number(dst, e.size);
+    put_item_fields(dst, e.exp, e.last_access, e.cas, e.fetched, e.class, e.size);
     dst.put_u8(b'\n');
+}
+
+/// ` exp=… la=… cas=… fetch=yes|no cls=… size=…`, the fields `metadump` and `me` share.
+pub(crate) fn put_item_fields(
+    dst: &mut BytesMut,
+    exp: i64,
+    last_access: i64,
+    cas: u64,
+    fetched: bool,
+    class: usize,
+    size: usize,
+) {
+    dst.put_slice(b" exp=");
+    put_number(dst, exp);
+    dst.put_slice(b" la=");
+    put_number(dst, last_access);
+    dst.put_slice(b" cas=");
+    put_number(dst, cas);
+    dst.put_slice(if fetched { b" fetch=yes" } else { b" fetch=no" });
+    dst.put_slice(b" cls=");
+    put_number(dst, class);
+    dst.put_slice(b" size=");
+    put_number(dst, size);
 }
 
 /// memcached's `uriencode`: everything but unreserved URI characters becomes `%XX`.

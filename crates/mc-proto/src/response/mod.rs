@@ -4,6 +4,7 @@ mod listing;
 mod response_decoder;
 mod server_message;
 
+pub(crate) use listing::put_item_fields;
 pub use listing::{
     cachedump_item_len, encode_cachedump_item, encode_metadump_entry, encode_prefix_stats,
     encode_stat, encode_stat_number, uri_encode, MetadumpEntry,

@@ -80,14 +80,7 @@ impl Ctx<'_> {
                 StoreStatus::TooLarge => "too_large",
                 StoreStatus::NoMemory => "no_memory",
             };
-            let cmd = match command {
-                StoreCommand::Set => "set",
-                StoreCommand::Add => "add",
-                StoreCommand::Replace => "replace",
-                StoreCommand::Append => "append",
-                StoreCommand::Prepend => "prepend",
-                StoreCommand::Cas => "cas",
-            };
+            let cmd = command.name();
             line.put_slice(b"type=item_store key=");
             uri_encode(key, line);
             let _ = write!(

@@ -23,12 +23,7 @@ pub(crate) fn spawn_acceptor(
     workers: WorkerQueue,
     shared: Arc<Shared>,
 ) -> std::io::Result<JoinHandle<()>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name("mc-acceptor".into())
-        .spawn(move || runtime.block_on(run(listeners, workers, shared)))
+    super::spawn_loop("mc-acceptor", move || run(listeners, workers, shared))
 }
 
 /// With `no_maxconns_fast`: wait, without accepting, until the server is below `-c`.
@@ -59,67 +54,30 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
     let (tx, mut rx) = mpsc::channel::<Accepted>(1);
     let mut tasks = tokio::task::JoinSet::new();
     for listener in listeners {
+        let incoming = match Incoming::register(listener, &shared) {
+            Ok(Some(incoming)) => incoming,
+            // Served by the UDP thread.
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!("cannot register listener: {e}");
+                continue;
+            }
+        };
         let tx = tx.clone();
         let shared = shared.clone();
-        match listener {
-            Listener::Tcp(std_listener, name, tls) => {
-                shared
-                    .env
-                    .conns
-                    .add_listener(std_listener.as_raw_fd(), name.clone());
-                match tokio::net::TcpListener::from_std(std_listener) {
-                    Ok(listener) => {
-                        tasks.spawn(async move {
-                            loop {
-                                wait_for_room(&shared).await;
-                                match listener.accept().await {
-                                    Ok((stream, _)) => {
-                                        let _ = stream.set_nodelay(true);
-                                        if let Ok(stream) = stream.into_std() {
-                                            let accepted = Accepted::Tcp(stream, name.clone(), tls);
-                                            if tx.send(accepted).await.is_err() {
-                                                break;
-                                            }
-                                        }
-                                    }
-                                    Err(e) => accept_error(e).await,
-                                }
-                            }
-                        });
+        tasks.spawn(async move {
+            loop {
+                wait_for_room(&shared).await;
+                match incoming.accept().await {
+                    Ok(accepted) => {
+                        if tx.send(accepted).await.is_err() {
+                            break;
+                        }
                     }
-                    Err(e) => tracing::error!("cannot register listener: {e}"),
+                    Err(e) => accept_error(e).await,
                 }
             }
-            Listener::Unix(std_listener, _, name) => {
-                shared
-                    .env
-                    .conns
-                    .add_listener(std_listener.as_raw_fd(), name.clone());
-                match tokio::net::UnixListener::from_std(std_listener) {
-                    Ok(listener) => {
-                        tasks.spawn(async move {
-                            loop {
-                                wait_for_room(&shared).await;
-                                match listener.accept().await {
-                                    Ok((stream, _)) => {
-                                        if let Ok(stream) = stream.into_std() {
-                                            let accepted = Accepted::Unix(stream, name.clone());
-                                            if tx.send(accepted).await.is_err() {
-                                                break;
-                                            }
-                                        }
-                                    }
-                                    Err(e) => accept_error(e).await,
-                                }
-                            }
-                        });
-                    }
-                    Err(e) => tracing::error!("cannot register listener: {e}"),
-                }
-            }
-            // Served by the UDP thread.
-            Listener::Udp(..) => {}
-        }
+        });
     }
     drop(tx);
     let mut shutdown = shared.shutdown.subscribe();
@@ -143,6 +101,46 @@ async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>
         }
     }
     tasks.abort_all();
+}
+
+/// A listening socket registered with the acceptor's event loop, with its name (and, for TCP,
+/// whether it serves TLS).
+enum Incoming {
+    Tcp(tokio::net::TcpListener, String, bool),
+    Unix(tokio::net::UnixListener, String),
+}
+
+impl Incoming {
+    /// Register a stream listener (and list it for `stats conns`); `None` for UDP.
+    fn register(listener: Listener, shared: &Shared) -> std::io::Result<Option<Incoming>> {
+        let conns = &shared.env.conns;
+        Ok(Some(match listener {
+            Listener::Tcp(l, name, tls) => {
+                conns.add_listener(l.as_raw_fd(), name.clone());
+                Incoming::Tcp(tokio::net::TcpListener::from_std(l)?, name, tls)
+            }
+            Listener::Unix(l, _, name) => {
+                conns.add_listener(l.as_raw_fd(), name.clone());
+                Incoming::Unix(tokio::net::UnixListener::from_std(l)?, name)
+            }
+            Listener::Udp(..) => return Ok(None),
+        }))
+    }
+
+    /// The next connection, handed over as a plain socket for a worker to register.
+    async fn accept(&self) -> std::io::Result<Accepted> {
+        match self {
+            Incoming::Tcp(l, name, tls) => {
+                let (stream, _) = l.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok(Accepted::Tcp(stream.into_std()?, name.clone(), *tls))
+            }
+            Incoming::Unix(l, name) => {
+                let (stream, _) = l.accept().await?;
+                Ok(Accepted::Unix(stream.into_std()?, name.clone()))
+            }
+        }
+    }
 }
 
 /// Running out of file descriptors must not spin the acceptor: wait a little and go on.

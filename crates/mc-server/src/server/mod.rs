@@ -399,6 +399,20 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ServerError> {
     Ok(candidates)
 }
 
+/// Run the future `task` makes on a single-threaded runtime of its own, on a thread named
+/// `name` (the future is made on that thread, so it need not be `Send`).
+fn spawn_loop<F: std::future::Future<Output = ()>>(
+    name: &str,
+    task: impl FnOnce() -> F + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || runtime.block_on(task()))
+}
+
 /// The LRU crawler's thread: runs each requested crawl, a slice at a time.
 fn spawn_crawler(shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()

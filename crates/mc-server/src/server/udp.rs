@@ -39,31 +39,24 @@ pub(crate) fn spawn(
     sockets: Vec<Listener>,
     shared: Arc<Shared>,
 ) -> std::io::Result<JoinHandle<()>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name("mc-udp".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let mut tasks = tokio::task::JoinSet::new();
-                for listener in sockets {
-                    let Listener::Udp(socket, name) = listener else {
-                        continue;
-                    };
-                    shared.env.conns.add_listener(socket.as_raw_fd(), name);
-                    match tokio::net::UdpSocket::from_std(socket) {
-                        Ok(socket) => {
-                            tasks.spawn(serve(socket, shared.clone()));
-                        }
-                        Err(e) => tracing::error!("cannot register the UDP socket: {e}"),
-                    }
+    super::spawn_loop("mc-udp", move || async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for listener in sockets {
+            let Listener::Udp(socket, name) = listener else {
+                continue;
+            };
+            shared.env.conns.add_listener(socket.as_raw_fd(), name);
+            match tokio::net::UdpSocket::from_std(socket) {
+                Ok(socket) => {
+                    tasks.spawn(serve(socket, shared.clone()));
                 }
-                let mut shutdown = shared.shutdown.subscribe();
-                let _ = shutdown.wait_for(|stop| *stop).await;
-                tasks.abort_all();
-            })
-        })
+                Err(e) => tracing::error!("cannot register the UDP socket: {e}"),
+            }
+        }
+        let mut shutdown = shared.shutdown.subscribe();
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        tasks.abort_all();
+    })
 }
 
 async fn serve(socket: tokio::net::UdpSocket, shared: Arc<Shared>) {
