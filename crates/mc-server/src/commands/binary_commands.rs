@@ -250,7 +250,7 @@ fn store(
         ..Write::new(effective, key, value)
     };
     let status = ctx.store.store(&write, ctx.now);
-    ctx.observe_store(key, effective, status, exptime, value.len());
+    ctx.observe_store(&write, status);
     match status {
         StoreStatus::Stored(_) if quiet => {}
         StoreStatus::Stored(cas) => ok(ctx, h, cas, &[], &[], &[]),

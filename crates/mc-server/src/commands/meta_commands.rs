@@ -197,7 +197,7 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
         ..Write::new(command, &request.key, &request.data)
     };
     let status = ctx.store.store(&write, ctx.now);
-    ctx.observe_store(&request.key, command, status, exptime, request.data.len());
+    ctx.observe_store(&write, status);
     let (status, cas) = match status {
         StoreStatus::Stored(cas) => (MetaStatus::Header, cas),
         StoreStatus::NotStored => (MetaStatus::NotStored, 0),

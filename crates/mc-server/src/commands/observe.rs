@@ -4,15 +4,13 @@
 
 use std::fmt::Write as _;
 
-use mc_proto::StoreCommand;
-
 use super::Ctx;
 use bytes::BufMut;
 use mc_proto::response::uri_encode;
 
 use crate::event_log::kind;
 use crate::runtime_settings::RuntimeSettings;
-use crate::storage::{Lookup, Miss, StoreStatus};
+use crate::storage::{Lookup, Miss, StoreStatus, Write};
 
 impl Ctx<'_> {
     fn detail(&self) -> bool {
@@ -48,15 +46,16 @@ impl Ctx<'_> {
         });
     }
 
-    /// A write of `key` (`exptime` in server time, 0: never).
-    pub(crate) fn observe_store(
-        &mut self,
-        key: &[u8],
-        command: StoreCommand,
-        status: StoreStatus,
-        exptime: u32,
-        len: usize,
-    ) {
+    /// A write and its outcome.
+    pub(crate) fn observe_store(&mut self, write: &Write<'_>, status: StoreStatus) {
+        let Write {
+            key,
+            command,
+            exptime,
+            flags,
+            ..
+        } = *write;
+        let len = write.value.len();
         self.observe_lookup(key);
         if self.detail() {
             self.prefixes.set(key, self.env.config.prefix_delimiter);
@@ -64,7 +63,7 @@ impl Ctx<'_> {
         if !self.env.events.wants(kind::MUTATIONS) {
             return;
         }
-        let class = self.store.class_for_item(key.len(), len) + 1;
+        let class = self.store.class_for_item(key.len(), len, flags) + 1;
         let ttl = if exptime == 0 {
             0
         } else {

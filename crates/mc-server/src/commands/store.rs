@@ -15,13 +15,7 @@ pub(crate) fn store(request: StoreRequest, ctx: &mut Ctx<'_>) -> Control {
         ..Write::new(request.command, &request.key, &request.data)
     };
     let status = ctx.store.store(&write, ctx.now);
-    ctx.observe_store(
-        &request.key,
-        request.command,
-        status,
-        exptime,
-        request.data.len(),
-    );
+    ctx.observe_store(&write, status);
     let response = match status {
         StoreStatus::Stored(_) => Response::Stored,
         StoreStatus::NotStored => Response::NotStored,

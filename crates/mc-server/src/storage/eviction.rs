@@ -1,5 +1,6 @@
-//! Making room: taking a free chunk, reclaiming dead items at the cold end, evicting the least
-//! recently used, and moving pages between classes (on demand, or by `slabs reassign`).
+//! Making room: taking a free chunk, the CLOCK sweep that reclaims dead items and evicts the
+//! ones not used since its last pass, and moving pages between classes (on demand, or by
+//! `slabs reassign`).
 
 use super::*;
 
@@ -10,27 +11,6 @@ impl Store {
         if let Some(id) = self.slabs.alloc(class, size) {
             return Alloc::Chunk(id);
         }
-        // Reclaim expired or flushed items at the cold end first.
-        let mut id = self.slabs.classes()[class].tail;
-        for _ in 0..TAIL_SEARCH {
-            if id == NIL {
-                break;
-            }
-            let chunk = self.slabs.chunk(id);
-            let prev = chunk.prev();
-            if Self::is_expired(chunk, now) || self.is_flushed(chunk) {
-                self.stats.reclaimed += 1;
-                self.stats.direct_reclaims += 1;
-                let counters = &mut self.class_counters[class];
-                counters.reclaimed += 1;
-                counters.direct_reclaims += 1;
-                self.unlink_id(id);
-                if let Some(id) = self.slabs.alloc(class, size) {
-                    return Alloc::Chunk(id);
-                }
-            }
-            id = prev;
-        }
         if self.config.evict {
             // Every round frees an item or a page, so this ends: with a chunk, or with
             // nothing left to free.
@@ -39,42 +19,84 @@ impl Store {
                     return Alloc::Chunk(id);
                 }
             }
+        } else {
+            // Without eviction (`-M`) dead items the hand meets are still reclaimed.
+            for _ in 0..TAIL_SEARCH {
+                let Some(id) = self.slabs.clock_advance(class) else {
+                    break;
+                };
+                if self.is_dead(id, now) {
+                    self.evict(id, now);
+                    if let Some(id) = self.slabs.alloc(class, size) {
+                        return Alloc::Chunk(id);
+                    }
+                }
+            }
         }
         self.class_counters[class].outofmemory += 1;
         Alloc::NoMemory
+    }
+
+    fn is_dead(&self, id: u32, now: u32) -> bool {
+        let chunk = self.slabs.chunk(id);
+        Self::is_expired(chunk, now) || self.is_flushed(chunk)
+    }
+
+    /// The CLOCK sweep of `class`: the first item under the hand that is dead or was not used
+    /// since the hand last passed it. A used item has its [`REFERENCED`] bit cleared and is
+    /// passed over, at most [`CLOCK_SEARCH`] times in a row; then the item under the hand goes
+    /// whatever its bit says, so one write never sweeps a whole class. `None` when the class
+    /// holds no item.
+    pub(super) fn clock_victim(&mut self, class: usize, now: u32) -> Option<u32> {
+        for _ in 0..CLOCK_SEARCH {
+            let id = self.slabs.clock_advance(class)?;
+            if self.is_dead(id, now) {
+                return Some(id);
+            }
+            let chunk = self.slabs.chunk_mut(id);
+            let state = chunk.state();
+            if state & REFERENCED == 0 {
+                return Some(id);
+            }
+            chunk.set_state(state & !REFERENCED);
+        }
+        self.slabs.clock_advance(class)
     }
 
     /// Free memory towards one more item of `size` bytes in `class`; false when nothing is
     /// left to free.
     pub(super) fn make_room(&mut self, class: usize, size: usize, now: u32) -> bool {
         let large = self.slabs.large_class();
-        let large_tail = self.slabs.classes()[large].tail;
+        let large_items = self.slabs.classes()[large].items > 0;
         if class != large {
-            // A slab class evicts its own least recently used item, as memcached does; an
-            // empty class takes a page from elsewhere.
-            let tail = self.slabs.classes()[class].tail;
-            if tail != NIL {
-                self.evict(tail, now);
+            // A slab class evicts one of its own items, as memcached does; an empty class
+            // takes a page from elsewhere.
+            if let Some(victim) = self.clock_victim(class, now) {
+                self.evict(victim, now);
                 return true;
             }
             return self.take_page_for(class, now);
         }
         // A large item needs bytes: from other large items while they can give enough, else
         // from a slab page given back.
-        if large_tail != NIL && self.slabs.large_bytes() >= size {
-            self.evict(large_tail, now);
-            return true;
+        if large_items && self.slabs.large_bytes() >= size {
+            if let Some(victim) = self.clock_victim(large, now) {
+                self.evict(victim, now);
+                return true;
+            }
         }
         if let Some((page, _)) = self.donor_page(None) {
             self.empty_page(page, now);
             self.slabs.release_page(page);
             return true;
         }
-        if large_tail != NIL {
-            self.evict(large_tail, now);
-            return true;
+        match self.clock_victim(large, now) {
+            Some(victim) => {
+                self.evict(victim, now);
+                true
+            }
+            None => false,
         }
-        false
     }
 
     pub(super) fn evict(&mut self, id: u32, now: u32) {
@@ -116,21 +138,28 @@ impl Store {
     }
 
     /// The page to take from the slab class (other than `except`) with the most pages: the
-    /// one holding that class's least recently used item. Also returns how many pages that
-    /// class has.
+    /// one under that class's CLOCK hand, which the sweep would empty next. Also returns how
+    /// many pages that class has.
     pub(super) fn donor_page(&self, except: Option<usize>) -> Option<(u32, usize)> {
         let large = self.slabs.large_class();
-        let (_, class) = self
+        let (class, pages) = self
             .slabs
             .classes()
             .iter()
             .enumerate()
             .filter(|(i, c)| *i != large && Some(*i) != except && !c.pages.is_empty())
-            .max_by_key(|(_, c)| c.pages.len())?;
-        let tail_page = (class.tail != NIL)
-            .then(|| self.slabs.page_of(class.tail))
-            .flatten();
-        Some((tail_page.unwrap_or(class.pages[0]), class.pages.len()))
+            .map(|(i, c)| (i, c.pages.len()))
+            .max_by_key(|&(_, pages)| pages)?;
+        Some((self.hand_page(class), pages))
+    }
+
+    /// The page under a slab class's CLOCK hand (its first page when it holds no item).
+    fn hand_page(&self, class: usize) -> u32 {
+        let c = &self.slabs.classes()[class];
+        self.slabs
+            .clock_peek(class)
+            .and_then(|id| self.slabs.page_of(id))
+            .unwrap_or(c.pages[0])
     }
 
     /// Evict every item of a page (to move or release it).
@@ -146,7 +175,7 @@ impl Store {
     /// demand), or evict a large item when large items hold more memory than that class.
     pub(super) fn take_page_for(&mut self, class: usize, now: u32) -> bool {
         let large = self.slabs.large_class();
-        let large_tail = self.slabs.classes()[large].tail;
+        let large_items = self.slabs.classes()[large].items > 0;
         let large_pages = self.slabs.large_bytes().div_ceil(self.slabs.page_size());
         let donor = if self.config.automove {
             self.donor_page(Some(class))
@@ -154,17 +183,19 @@ impl Store {
             None
         };
         match donor {
-            Some((page, pages)) if pages >= large_pages || large_tail == NIL => {
+            Some((page, pages)) if pages >= large_pages || !large_items => {
                 self.empty_page(page, now);
                 self.slabs.reassign_page(page, class);
                 self.stats.slabs_moved += 1;
                 true
             }
-            _ if large_tail != NIL => {
-                self.evict(large_tail, now);
-                true
-            }
-            _ => false,
+            _ => match self.clock_victim(large, now) {
+                Some(victim) => {
+                    self.evict(victim, now);
+                    true
+                }
+                None => false,
+            },
         }
     }
 
@@ -196,11 +227,8 @@ impl Store {
         if class.pages.len() < 2 {
             return Reassign::NoSpare;
         }
-        // The page holding the class's least recently used item loses the least.
-        let page = (class.tail != NIL)
-            .then(|| self.slabs.page_of(class.tail))
-            .flatten()
-            .unwrap_or(class.pages[0]);
+        // The page the sweep would empty next loses the least.
+        let page = self.hand_page(from);
         self.empty_page(page, now);
         if dst == 0 {
             self.slabs.release_page(page);

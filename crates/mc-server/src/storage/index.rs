@@ -4,14 +4,22 @@
 //! (zero marks an empty slot). The tag picks the home slot, so the table can grow without reading
 //! a single key, and it screens out almost every non-matching slot before a key is compared.
 //! Deletion shifts later entries back instead of leaving tombstones.
+//!
+//! The home slot is the tag scaled to the table (`tag * capacity >> 32`) rather than masked, so
+//! the capacity need not be a power of two: the table grows by a quarter at a time, and a full
+//! table of small items holds 8/7 to 10/7 slots per item instead of up to 16/7. The index lives
+//! outside `-m` (as memcached's hash table does), so this is memory the operator does not see
+//! in `-m` and `stats` reports as `hash_bytes`.
 
 const MIN_CAPACITY: usize = 1 << 12;
+
+/// Entries per slot at most, as a fraction: 7/8.
+const MAX_LOAD: (usize, usize) = (7, 8);
 
 /// Maps key hashes to chunk ids.
 #[derive(Debug)]
 pub(crate) struct Index {
     slots: Vec<u64>,
-    mask: usize,
     len: usize,
 }
 
@@ -31,7 +39,6 @@ impl Index {
     pub(crate) fn new() -> Index {
         Index {
             slots: vec![0; MIN_CAPACITY],
-            mask: MIN_CAPACITY - 1,
             len: 0,
         }
     }
@@ -40,18 +47,36 @@ impl Index {
         self.len
     }
 
-    /// Bytes the table occupies.
     /// Slots in the table.
     pub(crate) fn capacity(&self) -> usize {
         self.slots.len()
     }
 
+    /// Bytes the table occupies.
     pub(crate) fn memory(&self) -> usize {
         self.slots.len() * std::mem::size_of::<u64>()
     }
 
     fn home(&self, tag: u32) -> usize {
-        tag as usize & self.mask
+        ((u64::from(tag) * self.slots.len() as u64) >> 32) as usize
+    }
+
+    /// The slot after `pos`, wrapping around.
+    fn after(&self, pos: usize) -> usize {
+        if pos + 1 == self.slots.len() {
+            0
+        } else {
+            pos + 1
+        }
+    }
+
+    /// How far `pos` lies past `home`, going round the table.
+    fn distance(&self, home: usize, pos: usize) -> usize {
+        if pos >= home {
+            pos - home
+        } else {
+            pos + self.slots.len() - home
+        }
     }
 
     /// Find the entry with `tag` whose item `is_match` accepts; returns its slot and chunk id.
@@ -69,18 +94,18 @@ impl Index {
             if tag_of(slot) == tag && is_match(id_of(slot)) {
                 return Some((pos, id_of(slot)));
             }
-            pos = (pos + 1) & self.mask;
+            pos = self.after(pos);
         }
     }
 
     /// Add an entry (the key must not be present).
     pub(crate) fn insert(&mut self, tag: u32, id: u32) {
-        if (self.len + 1) * 8 > self.slots.len() * 7 {
+        if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
             self.grow();
         }
         let mut pos = self.home(tag);
         while self.slots[pos] != 0 {
-            pos = (pos + 1) & self.mask;
+            pos = self.after(pos);
         }
         self.slots[pos] = entry(tag, id);
         self.len += 1;
@@ -97,29 +122,27 @@ impl Index {
     pub(crate) fn remove_at(&mut self, mut pos: usize) {
         self.slots[pos] = 0;
         self.len -= 1;
-        let mut next = (pos + 1) & self.mask;
+        let mut next = self.after(pos);
         while self.slots[next] != 0 {
             let home = self.home(tag_of(self.slots[next]));
             // Move the entry back when its home is not in (pos, next] (cyclically).
-            let distance_to_next = next.wrapping_sub(home) & self.mask;
-            let distance_to_pos = pos.wrapping_sub(home) & self.mask;
-            if distance_to_pos < distance_to_next {
+            if self.distance(home, pos) < self.distance(home, next) {
                 self.slots[pos] = self.slots[next];
                 self.slots[next] = 0;
                 pos = next;
             }
-            next = (next + 1) & self.mask;
+            next = self.after(next);
         }
     }
 
+    /// Grow by a quarter, rounded up to a whole cache line of slots.
     fn grow(&mut self) {
-        let doubled = vec![0; self.slots.len() * 2];
-        let old = std::mem::replace(&mut self.slots, doubled);
-        self.mask = self.slots.len() - 1;
+        let grown = (self.slots.len() + self.slots.len() / 4).next_multiple_of(8);
+        let old = std::mem::replace(&mut self.slots, vec![0; grown]);
         for slot in old.into_iter().filter(|&s| s != 0) {
             let mut pos = self.home(tag_of(slot));
             while self.slots[pos] != 0 {
-                pos = (pos + 1) & self.mask;
+                pos = self.after(pos);
             }
             self.slots[pos] = slot;
         }

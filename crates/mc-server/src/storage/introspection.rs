@@ -64,19 +64,18 @@ impl Store {
                 pages: c.pages.len(),
                 items: c.items,
                 free_chunks: c.free_chunks,
-                oldest_age: if c.tail == NIL {
-                    0
-                } else {
-                    now.saturating_sub(self.slabs.chunk(c.tail).atime())
-                },
+                oldest_age: self
+                    .slabs
+                    .clock_peek(i)
+                    .map_or(0, |id| now.saturating_sub(self.slabs.chunk(id).atime())),
                 counters: self.class_counters[i],
             })
             .collect()
     }
 
     /// The class (0-based) an item with this key and value length goes to.
-    pub fn class_for_item(&self, key_len: usize, value_len: usize) -> usize {
-        self.slabs.class_for(item::size(key_len, value_len))
+    pub fn class_for_item(&self, key_len: usize, value_len: usize, flags: u32) -> usize {
+        self.slabs.class_for(item::size(key_len, value_len, flags))
     }
 
     /// Hash table size as a power of two (memcached's `hash_power_level`).

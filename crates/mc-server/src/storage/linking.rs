@@ -1,4 +1,4 @@
-//! Finding items and linking them in: the hash index, the LRU links, the CAS serials, and
+//! Finding items and linking them in: the hash index, the class counts, the CAS serials, and
 //! lazy expiry (a dead item met by a lookup is unlinked on the spot).
 
 use super::*;
@@ -86,10 +86,10 @@ impl Store {
         Some((slot, id))
     }
 
-    /// Remove an item from the index and its LRU, and free its chunk.
+    /// Remove an item from the index and its class, and free its chunk.
     pub(super) fn unlink(&mut self, slot: usize, id: u32) {
         self.index.remove_at(slot);
-        self.slabs.lru_unlink(id);
+        self.slabs.count_unlinked(id);
         let chunk = self.slabs.chunk(id);
         let (size, serial) = (chunk.total_size(), chunk.cas());
         self.bytes -= size;
@@ -132,7 +132,7 @@ impl Store {
         now: u32,
     ) -> Result<(u32, u64), StoreStatus> {
         let value_len: usize = parts.iter().map(|p| p.len()).sum();
-        let size = item::size(key.len(), value_len);
+        let size = item::size(key.len(), value_len, flags);
         if size > self.config.max_item_size || key.len() > usize::from(u8::MAX) {
             self.stats.store_too_large += 1;
             return Err(StoreStatus::TooLarge);
@@ -147,11 +147,10 @@ impl Store {
         let cas = self.next_cas();
         {
             let chunk = self.slabs.chunk_mut(id);
-            chunk.init(key, value_len);
+            chunk.init(key, value_len, flags);
             chunk.set_cas(cas);
             chunk.set_exptime(exptime);
             chunk.set_atime(now);
-            chunk.set_flags(flags);
             let mut at = 0;
             let value = chunk.value_mut();
             for part in parts {
@@ -161,7 +160,7 @@ impl Store {
         }
         let tag = self.tag(key);
         self.index.insert(tag, id);
-        self.slabs.lru_push(id);
+        self.slabs.count_linked(id);
         self.bytes += size;
         self.stats.total_items += 1;
         let counters = self.counters_of(id);

@@ -1,5 +1,5 @@
-//! The cache: items in slab chunks, found through a hash index, evicted least recently used
-//! first, expired lazily.
+//! The cache: items in slab chunks, found through a hash index, evicted by a CLOCK sweep (an
+//! approximation of least recently used first), expired lazily.
 //!
 //! `Store` is single-threaded; the server shares it behind a lock. All times are server-clock
 //! seconds (see [`crate::clock`]) passed in by the caller, which keeps the store deterministic
@@ -13,10 +13,10 @@
 //! | `operations` | get, the storage commands, delete, touch, counters, flush |
 //! | `meta_hooks` | what meta commands do to an item they hold: mark, re-expire, vivify, invalidate |
 //! | `linking` | lookups (with lazy expiry), linking and unlinking, CAS serials |
-//! | `eviction` | finding room: reclaiming, evicting, moving pages |
+//! | `eviction` | finding room: the CLOCK sweep (reclaiming, evicting), moving pages |
 //! | `walk` | metadump, cachedump and the crawler's pass, in bounded steps |
 //! | `introspection`, `tuning`, `store_counters` | what `stats` reads; run-time settings |
-//! | `slab`, `index`, `item` | pages and chunks with their LRU lists, the hash index, the item layout |
+//! | `slab`, `index`, `item` | pages and chunks with their CLOCK hands, the hash index, the item layout |
 
 mod eviction;
 mod index;
@@ -37,7 +37,7 @@ use ahash::RandomState;
 use mc_proto::StoreCommand;
 
 use self::index::Index;
-use self::item::{ItemRead, ItemWrite, FETCHED, LINKED};
+use self::item::{ItemRead, ItemWrite, FETCHED, LINKED, REFERENCED};
 pub use self::item::{STALE, TOKEN_SENT};
 pub use self::slab::{MAX_PAGE_BYTES, PAGE_SIZE};
 pub use self::store_counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BUCKET};
@@ -46,10 +46,14 @@ pub use self::store_types::{
     Lookup, Miss, Reassign, ScanCursor, StoreConfig, StoreStatus, Write,
 };
 
-use self::slab::{Slabs, NIL};
+use self::slab::Slabs;
 
-/// How many items at the LRU tail are checked for expiry before evicting a live one.
+/// How many items under the CLOCK hand are checked for a dead one when eviction is off (`-M`).
 const TAIL_SEARCH: usize = 5;
+
+/// How many used items the CLOCK hand passes over (clearing their bit) before it evicts the
+/// next one regardless: a bound on the work of one write.
+const CLOCK_SEARCH: usize = 32;
 
 /// The cache.
 #[derive(Debug)]

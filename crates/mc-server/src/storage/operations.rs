@@ -4,7 +4,7 @@
 use super::*;
 
 impl Store {
-    /// Look an item up without touching it (no LRU bump, no statistics).
+    /// Look an item up without touching it (no CLOCK reference, no statistics).
     pub fn peek(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
         let (_, id) = self.lookup(key, now)?;
         Some(self.item_at(id))
@@ -30,9 +30,6 @@ impl Store {
             self.stats.touch_hits += 1;
             self.counters_of(id).touch_hits += 1;
         }
-        if access.bump {
-            self.slabs.lru_bump(id);
-        }
         let chunk = self.slabs.chunk_mut(id);
         let state = chunk.state();
         let last_access = chunk.atime();
@@ -40,7 +37,8 @@ impl Store {
             chunk.set_exptime(exptime);
         }
         chunk.set_atime(now);
-        chunk.set_state(state | FETCHED);
+        let used = if access.bump { REFERENCED } else { 0 };
+        chunk.set_state(state | FETCHED | used);
         Some(Item {
             fetched: state & FETCHED != 0,
             last_access,
@@ -95,7 +93,7 @@ impl Store {
         match command {
             StoreCommand::Add => {
                 // memcached refreshes the existing item's LRU position on a failed add.
-                self.slabs.lru_bump(old_id);
+                self.mark_id(old_id, REFERENCED);
                 StoreStatus::NotStored
             }
             StoreCommand::Cas if invalidate && cas != 0 && cas < old_cas => {
@@ -208,10 +206,11 @@ impl Store {
         let digits = digits.format(value).as_bytes();
         if digits.len() <= chunk.value_len() {
             let cas = self.next_cas();
-            self.slabs.lru_bump(id);
             let chunk = self.slabs.chunk_mut(id);
             chunk.set_cas(cas);
             chunk.set_atime(now);
+            let state = chunk.state();
+            chunk.set_state(state | REFERENCED);
             let stored = chunk.value_mut();
             stored[..digits.len()].copy_from_slice(digits);
             stored[digits.len()..].fill(b' ');

@@ -1,9 +1,13 @@
 //! Slab allocation: memory is taken in 1 MiB pages, each page is cut into equal chunks of one
-//! size class, and every class keeps its items on an LRU list. Items larger than half a page
-//! are allocated one by one at their exact size ("large items") and kept on an LRU of their own.
+//! size class, and every class has a CLOCK hand that sweeps its chunks to choose what to evict.
+//! Items larger than half a page are allocated one by one at their exact size ("large items")
+//! and swept by a hand of their own.
 //!
-//! This is memcached's design, with finer size classes (factor 1.125, 8-byte granularity) so
-//! small items waste less of their chunk. Pages stay 1 MiB whatever `-I` is, as in memcached,
+//! This is memcached's slab design, with finer size classes (factor 1.125, 8-byte granularity)
+//! so small items waste less of their chunk, and CLOCK instead of LRU lists: an item needs no
+//! list links (8 bytes each), and a hit sets one bit in its own item instead of unlinking and
+//! relinking it between two neighbours. The hand gives every item that was used since its last
+//! pass a second chance, the well-known approximation of LRU. Pages stay 1 MiB whatever `-I` is, as in memcached,
 //! so a large `-I` never shrinks how many pages a small `-m` holds; where memcached chains a
 //! large item through several chunks, we give it one allocation of its own size, charged to the
 //! same `-m` budget.
@@ -26,8 +30,11 @@ pub(crate) const DEFAULT_MIN_CHUNK: usize = 48;
 /// How chunk sizes grow from one class to the next by default (memcached's is 1.25).
 pub(crate) const DEFAULT_GROWTH_FACTOR: f64 = 1.125;
 
-/// The smallest chunk any configuration may ask for: the item header and a one-byte key.
-const MIN_CHUNK: usize = super::item::HEADER + 2;
+/// The smallest chunk any configuration may ask for: the item header, a one-byte key and a
+/// few value bytes. (No smaller, so that a page has at most 2^15 chunks and 15 bits of a chunk
+/// id number them.)
+const MIN_CHUNK: usize = 32;
+const _: () = assert!(MIN_CHUNK >= super::item::HEADER + 2);
 
 /// Most slab classes (a page's class is a byte, and one value marks a released page).
 const MAX_CLASSES: usize = 250;
@@ -46,6 +53,9 @@ const fn page_shift() -> u32 {
     (PAGE_SIZE / MIN_CHUNK).next_power_of_two().trailing_zeros()
 }
 
+/// Chunks [`Slabs::clock_peek`] looks at.
+const PEEK_LIMIT: usize = 4096;
+
 /// `page_class` of a page whose memory was given back (it can be taken again).
 const NO_CLASS: u8 = u8::MAX;
 
@@ -62,10 +72,9 @@ pub(crate) struct Class {
     pub(crate) free_chunks: usize,
     /// The page being cut, and the next slot in it not yet handed out.
     carving: Option<(u32, u32)>,
-    /// Most recently used item.
-    pub(crate) head: u32,
-    /// Least recently used item: the next to evict.
-    pub(crate) tail: u32,
+    /// The CLOCK hand: an index into `pages` (or, for the large items, a large item number)
+    /// and a slot in that page.
+    hand: (usize, u32),
     /// Items linked in this class.
     pub(crate) items: usize,
 }
@@ -78,8 +87,7 @@ impl Class {
             free: NIL,
             free_chunks: 0,
             carving: None,
-            head: NIL,
-            tail: NIL,
+            hand: (0, 0),
             items: 0,
         }
     }
@@ -260,7 +268,7 @@ impl Slabs {
         if c.free != NIL {
             let id = c.free;
             c.free_chunks -= 1;
-            let next = self.chunk(id).prev();
+            let next = self.chunk(id).free_next();
             self.classes[class].free = next;
             return Some(id);
         }
@@ -331,61 +339,73 @@ impl Slabs {
         }
         let class = self.class_of(id);
         let head = self.classes[class].free;
-        let chunk = self.chunk_mut(id);
-        chunk.set_prev(head);
-        chunk.set_state(0);
+        self.chunk_mut(id).set_free(head);
         let c = &mut self.classes[class];
         c.free = id;
         c.free_chunks += 1;
     }
 
-    /// Put an item at the head (most recent end) of its class's LRU list.
-    pub(crate) fn lru_push(&mut self, id: u32) {
+    /// Count an item linked in its class.
+    pub(crate) fn count_linked(&mut self, id: u32) {
         let class = self.class_of(id);
-        let head = self.classes[class].head;
-        {
-            let chunk = self.chunk_mut(id);
-            chunk.set_prev(NIL);
-            chunk.set_next(head);
-        }
-        if head != NIL {
-            self.chunk_mut(head).set_prev(id);
-        }
-        let c = &mut self.classes[class];
-        c.head = id;
-        if c.tail == NIL {
-            c.tail = id;
-        }
-        c.items += 1;
+        self.classes[class].items += 1;
     }
 
-    /// Take an item off its class's LRU list.
-    pub(crate) fn lru_unlink(&mut self, id: u32) {
+    /// Count an item unlinked from its class.
+    pub(crate) fn count_unlinked(&mut self, id: u32) {
         let class = self.class_of(id);
-        let (prev, next) = {
-            let chunk = self.chunk(id);
-            (chunk.prev(), chunk.next())
-        };
-        if prev != NIL {
-            self.chunk_mut(prev).set_next(next);
-        } else {
-            self.classes[class].head = next;
-        }
-        if next != NIL {
-            self.chunk_mut(next).set_prev(prev);
-        } else {
-            self.classes[class].tail = prev;
-        }
         self.classes[class].items -= 1;
     }
 
-    /// Move an item to the head of its LRU list.
-    pub(crate) fn lru_bump(&mut self, id: u32) {
-        let class = self.class_of(id);
-        if self.classes[class].head != id {
-            self.lru_unlink(id);
-            self.lru_push(id);
+    /// The linked item under `class`'s CLOCK hand, moving the hand past it; `None` when the
+    /// class holds no item. Looks at no more chunks than the class has, plus one.
+    pub(crate) fn clock_advance(&mut self, class: usize) -> Option<u32> {
+        let (id, hand) = self.clock_find(class, usize::MAX)?;
+        self.classes[class].hand = hand;
+        Some(id)
+    }
+
+    /// The linked item under `class`'s CLOCK hand, without moving it: the next one the hand
+    /// will judge. Looks at no more than [`PEEK_LIMIT`] chunks (a class emptied by a flush may
+    /// hold long runs of free chunks).
+    pub(crate) fn clock_peek(&self, class: usize) -> Option<u32> {
+        self.clock_find(class, PEEK_LIMIT).map(|(id, _)| id)
+    }
+
+    /// The first linked chunk at or after the hand, looking at no more than `limit` chunks,
+    /// and the hand position just past it.
+    fn clock_find(&self, class: usize, limit: usize) -> Option<(u32, (usize, u32))> {
+        let c = &self.classes[class];
+        if c.items == 0 {
+            return None;
         }
+        if class == self.large_class() {
+            let count = self.large.len();
+            let start = c.hand.0 % count.max(1);
+            return (0..count.min(limit))
+                .map(|i| (start + i) % count)
+                .find_map(|n| {
+                    (!self.large[n].is_empty()).then(|| (LARGE | n as u32, ((n + 1) % count, 0)))
+                });
+        }
+        let per_page = (PAGE_SIZE / c.chunk_size) as u32;
+        let pages = c.pages.len();
+        let (mut index, mut slot) = c.hand;
+        if index >= pages {
+            (index, slot) = (0, 0);
+        }
+        for _ in 0..=(pages * per_page as usize).min(limit) {
+            let id = c.pages[index] << page_shift() | slot;
+            slot += 1;
+            if slot == per_page {
+                slot = 0;
+                index = (index + 1) % pages;
+            }
+            if self.chunk(id).state() & LINKED != 0 {
+                return Some((id, (index, slot)));
+            }
+        }
+        None
     }
 
     /// Chunk ids of every slot of `page` that holds a linked item.
@@ -411,11 +431,11 @@ impl Slabs {
             if id >> page_shift() != page {
                 kept.push(id);
             }
-            id = self.chunk(id).prev();
+            id = self.chunk(id).free_next();
         }
         let mut head = NIL;
         for &id in kept.iter().rev() {
-            self.chunk_mut(id).set_prev(head);
+            self.chunk_mut(id).set_free(head);
             head = id;
         }
         let c = &mut self.classes[from];
@@ -425,6 +445,7 @@ impl Slabs {
             c.carving = None;
         }
         c.pages.retain(|&p| p != page);
+        c.hand = (0, 0);
     }
 
     /// Move an emptied page to another class.
@@ -439,9 +460,7 @@ impl Slabs {
         for slot in (0..per_page).rev() {
             let id = page << page_shift() | slot;
             let head = self.classes[to].free;
-            let chunk = self.chunk_mut(id);
-            chunk.set_state(0);
-            chunk.set_prev(head);
+            self.chunk_mut(id).set_free(head);
             self.classes[to].free = id;
             self.classes[to].free_chunks += 1;
         }
@@ -504,8 +523,8 @@ mod tests {
     fn classes_fit_small_items_tightly() {
         let slabs = slabs_of(64 * PAGE_SIZE);
         // A 16-byte key with a 32-byte value.
-        let class = slabs.class_for(item::size(16, 32));
-        assert_eq!(slabs.classes()[class].chunk_size, 88);
+        let class = slabs.class_for(item::size(16, 32, 0));
+        assert_eq!(slabs.classes()[class].chunk_size, 72);
         let largest_slab_class = slabs.large_class() - 1;
         assert_eq!(slabs.class_for(PAGE_SIZE / 2), largest_slab_class);
         assert_eq!(slabs.class_for(PAGE_SIZE / 2 + 1), slabs.large_class());
@@ -593,21 +612,30 @@ mod tests {
     }
 
     #[test]
-    fn lru_orders_by_use() {
+    fn the_clock_hand_sweeps_the_linked_chunks_in_turn() {
         let mut slabs = slabs_of(PAGE_SIZE);
         let class = slabs.class_for(60);
-        let a = slabs.alloc(class, 60).expect("a");
-        let b = slabs.alloc(class, 60).expect("b");
-        let c = slabs.alloc(class, 60).expect("c");
-        for id in [a, b, c] {
-            slabs.lru_push(id);
+        assert_eq!(slabs.clock_peek(class), None, "no item yet");
+        let ids: Vec<u32> = (0..3)
+            .map(|_| slabs.alloc(class, 60).expect("room"))
+            .collect();
+        for &id in &ids {
+            slabs.chunk_mut(id).init(b"k", 1, 0);
+            slabs.count_linked(id);
         }
-        assert_eq!(slabs.classes()[class].tail, a);
-        slabs.lru_bump(a);
-        assert_eq!(slabs.classes()[class].tail, b);
-        slabs.lru_unlink(b);
-        assert_eq!(slabs.classes()[class].tail, c);
-        assert_eq!(slabs.classes()[class].head, a);
-        assert_eq!(slabs.classes()[class].items, 2);
+        assert_eq!(slabs.clock_peek(class), Some(ids[0]));
+        assert_eq!(slabs.clock_advance(class), Some(ids[0]));
+        slabs.count_unlinked(ids[1]);
+        slabs.free(ids[1]);
+        assert_eq!(
+            slabs.clock_advance(class),
+            Some(ids[2]),
+            "free chunks are passed over"
+        );
+        assert_eq!(
+            slabs.clock_advance(class),
+            Some(ids[0]),
+            "the hand wraps around"
+        );
     }
 }

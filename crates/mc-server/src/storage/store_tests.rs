@@ -518,7 +518,7 @@ fn slabs_reassign_moves_a_page_as_memcached_answers() {
     let mut store = Store::new(big());
     let value = vec![b'x'; 100];
     // Two pages' worth of items of one class.
-    let class = store.class_for_item(8, value.len());
+    let class = store.class_for_item(8, value.len(), 0);
     let per_page = PAGE_SIZE / store.slabs.classes()[class].chunk_size;
     for i in 0..per_page + 10 {
         set(&mut store, format!("k{i:06}").as_bytes(), &value, 0, 10);
@@ -569,7 +569,7 @@ fn the_crawler_removes_dead_items_and_counts_per_class() {
     assert_eq!(stats.crawler_reclaimed, 50);
     assert_eq!(stats.crawler_items_checked, 100);
     assert_eq!(store.len(), 50);
-    let class = store.class_for_item(3, 1);
+    let class = store.class_for_item(3, 1, 0);
     let counters = store.class_stats(30)[0].counters;
     assert_eq!(store.class_stats(30)[0].id, class + 1);
     assert_eq!(counters.crawler_reclaimed, 50);
@@ -600,10 +600,10 @@ fn per_class_counters_and_the_size_histogram() {
     assert_eq!(store.delete(b"a", None, 10), DeleteStatus::Deleted);
     let sizes: Vec<(usize, u64)> = store.sizes().expect("tracking").nonzero().collect();
     // `a` was stored before tracking began: not counted, even when it goes.
-    let b_size = item::size(1, 2).div_ceil(SIZE_BUCKET) * SIZE_BUCKET;
-    let c_size = item::size(1, 100).div_ceil(SIZE_BUCKET) * SIZE_BUCKET;
+    let b_size = item::size(1, 2, 0).div_ceil(SIZE_BUCKET) * SIZE_BUCKET;
+    let c_size = item::size(1, 100, 0).div_ceil(SIZE_BUCKET) * SIZE_BUCKET;
     assert_eq!(sizes, vec![(b_size, 1), (c_size, 1)]);
-    let small = store.class_for_item(1, 2);
+    let small = store.class_for_item(1, 2, 0);
     let counters = store
         .class_stats(10)
         .into_iter()
@@ -613,7 +613,7 @@ fn per_class_counters_and_the_size_histogram() {
     assert_eq!(counters.get_hits, 1);
     assert_eq!(counters.cmd_set, 2);
     assert_eq!(counters.delete_hits, 1);
-    assert_eq!(counters.mem_requested, item::size(1, 2) as u64);
+    assert_eq!(counters.mem_requested, item::size(1, 2, 0) as u64);
     assert_eq!(
         store.last_lookup(),
         Lookup::Found {

@@ -153,7 +153,8 @@ pub struct ClassStats {
     pub pages: usize,
     pub items: usize,
     pub free_chunks: usize,
-    /// Age (seconds since last access) of the least recently used item.
+    /// Age (seconds since last access) of the item under the CLOCK hand: the next the sweep
+    /// judges (memcached reports its LRU tail's).
     pub oldest_age: u32,
     /// The class's event counters and bytes.
     pub counters: ClassCounters,
@@ -265,7 +266,7 @@ impl<'a> Item<'a> {
     }
     /// The meta-protocol state bits ([`TOKEN_SENT`], [`STALE`]).
     pub fn state(&self) -> u8 {
-        self.chunk.state()
+        self.chunk.state() & item::META_BITS
     }
     /// Bytes the item occupies (header, key, value).
     pub fn size(&self) -> usize {
@@ -288,7 +289,7 @@ impl<'a> Item<'a> {
 pub struct Access {
     /// New expiry (server time) to set, as `gat`/`touch`/`mg T` do.
     pub touch: Option<u32>,
-    /// Move the item to the head of its LRU (not for `mg u`).
+    /// Count the read as a use for the CLOCK sweep (not for `mg u`).
     pub bump: bool,
     /// Count a hit or miss in the get statistics.
     pub count_get: bool,
