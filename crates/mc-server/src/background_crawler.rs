@@ -1,6 +1,6 @@
 //! The LRU crawler: `lru_crawler crawl <classes|all>` answers at once and a background
 //! thread then walks the asked classes, removing expired and flushed items (memcached's
-//! `crawler_reclaimed`). It holds the store lock for one bounded slice at a time and sleeps
+//! `crawler_reclaimed`). It locks one store shard at a time, for one bounded slice, and sleeps
 //! `lru_crawler_sleep` microseconds between slices, so clients are served throughout.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,8 +11,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::environment::Environment;
 use crate::executor::SLICE_STEPS;
 use crate::runtime_settings::RuntimeSettings;
-use crate::storage::ScanCursor;
-use crate::store_lock::StoreLock;
+use crate::store_shards::{ShardCursor, StoreShards};
 
 /// Which classes a crawl visits: `None` for all, else a flag per class (0-based).
 pub(crate) type Classes = Option<Vec<bool>>;
@@ -68,7 +67,7 @@ impl Crawler {
     pub(crate) fn crawl(
         &self,
         classes: Classes,
-        store: &StoreLock,
+        store: &StoreShards,
         env: &Environment,
         pause: bool,
         stop: impl Fn() -> bool,
@@ -81,21 +80,15 @@ impl Crawler {
                 .as_ref()
                 .map_or(true, |c| c.get(class) == Some(&true))
         };
-        let mut cursor = ScanCursor::default();
-        let mut checked = Vec::new();
+        let mut cursor = ShardCursor::default();
+        let mut checked = vec![0; store.class_count()];
         loop {
             let mut steps = SLICE_STEPS;
-            let next = {
-                // One slice under the lock: SLICE_STEPS chunks looked at, at most.
-                let mut guard = store.lock();
-                if checked.is_empty() {
-                    checked = vec![0; guard.store.class_count()];
-                }
-                let now = env.clock.now();
-                guard
-                    .store
-                    .crawl(cursor, &mut steps, now, include, tocrawl, &mut checked)
-            };
+            // One slice: SLICE_STEPS chunks looked at, at most, one shard locked at a time.
+            let now = env.clock.now();
+            let next = store.walk(cursor, &mut steps, |shard, within, steps| {
+                shard.crawl(within, steps, now, include, tocrawl, &mut checked)
+            });
             match next {
                 Some(at) => cursor = at,
                 None => break,

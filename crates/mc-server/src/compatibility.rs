@@ -93,7 +93,7 @@ pub const ROWS: &[Row] = &[
     row(F, "-a", "-s {dir}/mc.sock -a 0755", I, "permissions of the Unix socket"),
     row(F, "-A", "-A", I, "enables `shutdown`"),
     row(F, "-l", "-l 127.0.0.1", D, "default 127.0.0.1, not every interface; `host:port`, `[v6]` and, with -Z, `notls:` forms"),
-    row(F, "-d", "-d -P {dir}/mc.pid", I, "daemon"),
+    row(F, "-d", "-d -P {dir}/daemon.pid", I, "daemon"),
     row(F, "-r", "-r", I, "raises the core file limit"),
     row(F, "-u", "-u memcache", I, "required as root, as in memcached"),
     row(F, "-m", "-m 128", D, "at most 65536 (one item id addresses 64 GiB of pages); more is refused at start"),

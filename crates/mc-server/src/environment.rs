@@ -1,7 +1,7 @@
 //! What commands read besides the store: the clock, the configuration, the connection
 //! counters, the settings commands change, the event log, the connection registry and the
-//! crawler's mailbox. None of it needs the store lock, and nothing here leads back to it, so
-//! a command can never deadlock by reaching for the lock it runs under.
+//! crawler's mailbox. None of it needs a store shard's lock, and nothing here leads back to
+//! one, so a command can never deadlock by reaching for the shard it has locked.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::runtime_settings::RuntimeSettings;
 use crate::server_counters::ConnectionStats;
 use crate::tls_config::TlsContext;
 
-/// The server-wide state that lives outside the store lock.
+/// The server-wide state that lives outside the store shards.
 #[derive(Debug)]
 pub(crate) struct Environment {
     pub(crate) clock: Clock,

@@ -6,9 +6,10 @@
 //! [`Executor::run`], so the fuzzer exercises the code that serves sockets.
 //!
 //! Bounds, per request and not only per connection:
-//! - requests are decoded outside the store lock, at most [`QUEUE`] ahead of execution;
-//! - the lock is held for one slice: at most [`SLICE_STEPS`] steps (requests, keys, scanned
-//!   chunks) and until [`WRITE_BUDGET`] bytes of answer are buffered, then released;
+//! - requests are decoded at most [`QUEUE`] ahead of execution;
+//! - they run in slices of at most [`SLICE_STEPS`] steps (requests, keys, scanned chunks) and
+//!   until [`WRITE_BUDGET`] bytes of answer are buffered; a store shard is locked for one
+//!   operation at a time within a slice, never across one;
 //! - a request whose answer is unbounded (a multi-get naming a large value a million times, a
 //!   metadump of the whole cache) pauses at the end of a slice and resumes after the buffered
 //!   answer is written out, so a connection holds at most [`WRITE_BUDGET`] plus one item of
@@ -25,15 +26,17 @@ use crate::client_state::ClientState;
 use crate::commands::{self, Budget, Control, Ctx, Progress, Resume};
 use crate::config::{Auth, Protocol as Binding};
 use crate::environment::Environment;
+use crate::server_counters::CommandStats;
 use crate::server_counters::ConnectionStats;
-use crate::store_lock::{Locked, StoreLock};
+use crate::storage::{Lookup, Miss};
+use crate::store_shards::StoreShards;
 use crate::verbose_log::VerboseLog;
 
 /// Requests decoded ahead of execution.
 const QUEUE: usize = 64;
 
-/// Steps (requests, keys looked up, chunks scanned) per hold of the store lock. At a few
-/// hundred nanoseconds each, a slice holds the lock for well under a millisecond.
+/// Steps (requests, keys looked up, chunks scanned) per slice. At a few hundred nanoseconds
+/// each, a slice runs well under a millisecond before the connection lets others in.
 pub const SLICE_STEPS: usize = 256;
 
 /// Answer bytes a connection buffers before they are written out. A slice may pass it by at
@@ -47,8 +50,8 @@ pub(crate) enum Step {
     NeedInput,
     /// The output reached the write budget: write it, then call `run` again.
     Flush,
-    /// A slice ended to let other connections at the store: write the output, yield the
-    /// thread, call `run` again.
+    /// A slice used up its steps: write the output, let the worker's other connections run,
+    /// call `run` again.
     Yield,
     /// `-R` requests ran in a row: write the output, let the worker's other connections run,
     /// call `run` again.
@@ -72,7 +75,7 @@ enum Protocol {
     Binary,
 }
 
-/// How a slice under the lock ended.
+/// How a slice ended.
 enum SliceEnd {
     /// Nothing left to run: decode more.
     Drained,
@@ -121,7 +124,7 @@ pub(crate) struct Executor {
     pub(crate) client: ClientState,
     /// Requests run since the connection last read input (for `-R`).
     since_read: u32,
-    /// `-vv` lines gathered under the lock, printed after it is released.
+    /// `-vv` lines gathered during a slice, printed after it.
     verbose: VerboseLog,
 }
 
@@ -151,7 +154,7 @@ impl Executor {
     pub(crate) fn run(
         &mut self,
         input: &mut BytesMut,
-        store: &StoreLock,
+        store: &StoreShards,
         env: &Environment,
         out: &mut BytesMut,
     ) -> Step {
@@ -293,42 +296,41 @@ impl Executor {
         }
     }
 
-    /// Run queued requests under the lock until the queue is empty or the budget is spent.
-    fn run_slice(&mut self, store: &StoreLock, env: &Environment, out: &mut BytesMut) -> SliceEnd {
-        // Held for this slice only: the budget bounds the work, and no I/O happens under it.
-        let mut guard = store.lock();
-        let end = self.run_locked(&mut guard, env, out);
-        if matches!(end, SliceEnd::OutputFull | SliceEnd::OutOfSteps) {
-            // More of this connection's work follows at once: let a waiting connection in
-            // first, or this one would take the lock back before the waiter wakes.
-            guard.hand_over();
+    /// Run queued requests until the queue is empty or the budget is spent. The commands
+    /// count into a slice-local tally, added to this thread's counters once at the end.
+    fn run_slice(
+        &mut self,
+        store: &StoreShards,
+        env: &Environment,
+        out: &mut BytesMut,
+    ) -> SliceEnd {
+        let mut counters = CommandStats::default();
+        let end = self.run_commands(store, &mut counters, env, out);
+        if counters != CommandStats::default() {
+            store.counters().merge(&counters);
         }
         end
     }
 
-    fn run_locked(
+    fn run_commands(
         &mut self,
-        locked: &mut Locked,
+        store: &StoreShards,
+        counters: &mut CommandStats,
         env: &Environment,
         out: &mut BytesMut,
     ) -> SliceEnd {
         let mut budget = Budget::new(SLICE_STEPS, WRITE_BUDGET);
         let verbose = env.runtime.verbosity() >= 2;
         let turn = env.config.reqs_per_event.max(1);
-        let Locked {
-            store,
-            counters,
-            prefixes,
-        } = locked;
         let mut ctx = Ctx {
             store,
             counters,
-            prefixes,
             client: &mut self.client,
             now: env.clock.now(),
             env,
             out,
             budget: &mut budget,
+            lookup: Lookup::Missed(Miss::NotFound),
         };
         loop {
             let answered_from = ctx.out.len();

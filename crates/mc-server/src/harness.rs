@@ -13,14 +13,14 @@ use crate::config::{Auth, Config};
 use crate::environment::Environment;
 use crate::event_log::Watcher;
 use crate::executor::{Executor, Step};
-use crate::store_lock::StoreLock;
+use crate::store_shards::StoreShards;
 
 pub use crate::executor::{SLICE_STEPS, WRITE_BUDGET};
 
 /// One simulated client connection to a fresh in-memory server.
 #[derive(Debug)]
 pub struct Harness {
-    store: StoreLock,
+    store: StoreShards,
     env: Environment,
     executor: Executor,
     input: BytesMut,
@@ -45,7 +45,7 @@ impl Harness {
         // `verbosity 2` from a fuzz input must not flood the fuzzer's terminal.
         executor.mute_verbose();
         Harness {
-            store: StoreLock::for_config(&config),
+            store: StoreShards::for_config(&config),
             env: Environment::new(config),
             executor,
             input: BytesMut::new(),
@@ -113,7 +113,7 @@ impl Harness {
 
     /// Items in the store.
     pub fn items(&self) -> usize {
-        self.store.lock().store.len()
+        self.store.len()
     }
 
     /// The most answer bytes the connection ever held before writing them out: the

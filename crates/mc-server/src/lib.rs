@@ -23,9 +23,10 @@
 //! server.shutdown();
 //! ```
 //!
-//! Layers, as in pelikan: [`storage`] (items, slabs, LRU, index; no I/O), `commands` (requests
-//! against the store), `executor` (the request loop every connection runs, in bounded slices
-//! under the store lock), `server` (sockets and event loops).
+//! Layers, as in pelikan: [`storage`] (items, slabs, CLOCK eviction, index; no I/O, no locks),
+//! `store_shards` (the store cut into shards, each behind its own lock), `commands` (requests
+//! against the store), `executor` (the request loop every connection runs, in bounded
+//! slices), `server` (sockets and event loops).
 
 pub mod auth;
 mod background_crawler;
@@ -46,7 +47,7 @@ pub mod runtime_settings;
 mod server;
 pub mod server_counters;
 pub mod storage;
-mod store_lock;
+mod store_shards;
 pub mod tls_config;
 mod verbose_log;
 

@@ -1,5 +1,5 @@
 //! `stats detail`: gets, hits, sets and deletes per key prefix (the part of a key before the
-//! `-D` delimiter), kept under the store lock while collection is on.
+//! `-D` delimiter), kept under a lock of its own, taken only while collection is on.
 //!
 //! memcached keeps a record for every prefix it ever sees, so a client writing keys with
 //! endless distinct prefixes grows its table without bound. Here the table holds at most

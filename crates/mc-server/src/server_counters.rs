@@ -93,7 +93,8 @@ impl ConnectionStats {
     }
 }
 
-/// Command counters, updated while the store lock is held (no atomics on the hot path).
+/// Command counters, kept per worker thread (no atomics on the hot path) and added up by
+/// `stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct CommandStats {
@@ -103,4 +104,15 @@ pub struct CommandStats {
     pub cmd_flush: u64,
     pub cmd_touch: u64,
     pub cmd_meta: u64,
+}
+
+impl CommandStats {
+    /// Add another thread's counters.
+    pub fn merge(&mut self, other: &CommandStats) {
+        self.cmd_get += other.cmd_get;
+        self.cmd_set += other.cmd_set;
+        self.cmd_flush += other.cmd_flush;
+        self.cmd_touch += other.cmd_touch;
+        self.cmd_meta += other.cmd_meta;
+    }
 }

@@ -1,7 +1,7 @@
 //! What `-vv` (or `verbosity 2`) prints on stderr for every text command, in memcached's
 //! form: `<fd command line`, then `>fd answer` per answer line (`>fd sending key <key>` for
-//! a value). Lines are gathered while the store lock is held and printed after it is
-//! released, so a slow terminal never holds up other clients.
+//! a value). Lines are gathered during a slice and printed after it, with no store shard
+//! locked, so a slow terminal never holds up other clients.
 
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -119,7 +119,7 @@ pub(crate) fn reject(reject: BinaryReject, ctx: &mut Ctx<'_>) -> Control {
     };
     if let Some(key) = &reject.stale_key {
         // memcached drops the old value of a key whose new value was refused.
-        ctx.store.discard(key, ctx.now);
+        ctx.store.for_key(key).discard(key, ctx.now);
     }
     error(ctx, &reject.header, status);
     if reject.close {
@@ -183,12 +183,15 @@ fn get(ctx: &mut Ctx<'_>, h: &Header, key: &[u8], touch: Option<u32>, quiet: boo
         count_get: !touches,
         count_touch: touches,
     };
-    let found = ctx.store.get(key, ctx.now, access).map(|item| {
-        (
-            item.flags(),
-            item.cas(),
-            Bytes::copy_from_slice(item.value()),
-        )
+    let now = ctx.now;
+    let found = ctx.on_key(key, |store| {
+        store.get(key, now, access).map(|item| {
+            (
+                item.flags(),
+                item.cas(),
+                Bytes::copy_from_slice(item.value()),
+            )
+        })
     });
     ctx.observe_get(key);
     match found {
@@ -211,10 +214,12 @@ fn touch(ctx: &mut Ctx<'_>, h: &Header, key: &[u8], exptime: u32) {
         count_get: false,
         count_touch: true,
     };
-    let found = ctx
-        .store
-        .get(key, ctx.now, access)
-        .map(|item| (item.flags(), item.cas()));
+    let now = ctx.now;
+    let found = ctx.on_key(key, |store| {
+        store
+            .get(key, now, access)
+            .map(|item| (item.flags(), item.cas()))
+    });
     ctx.observe_lookup(key);
     match found {
         Some((flags, cas)) => ok(ctx, h, cas, &flags.to_be_bytes(), &[], &[]),
@@ -249,7 +254,8 @@ fn store(
         cas,
         ..Write::new(effective, key, value)
     };
-    let status = ctx.store.store(&write, ctx.now);
+    let now = ctx.now;
+    let status = ctx.on_key(key, |store| store.store(&write, now));
     ctx.observe_store(&write, status);
     match status {
         StoreStatus::Stored(_) if quiet => {}
@@ -271,7 +277,10 @@ fn store(
 }
 
 fn delete(ctx: &mut Ctx<'_>, h: &Header, key: &[u8], cas: u64, quiet: bool) {
-    let status = ctx.store.delete(key, (cas != 0).then_some(cas), ctx.now);
+    let now = ctx.now;
+    let status = ctx.on_key(key, |store| {
+        store.delete(key, (cas != 0).then_some(cas), now)
+    });
     ctx.observe_delete(key);
     match status {
         DeleteStatus::Deleted if quiet => {}
@@ -293,24 +302,31 @@ fn arithmetic(
     cas: u64,
     quiet: bool,
 ) {
-    let status = ctx
-        .store
-        .arithmetic(key, incr, delta, (cas != 0).then_some(cas), ctx.now);
+    let now = ctx.now;
+    let vivify = (exptime != NO_VIVIFY).then(|| expiry(ctx, exptime));
+    // The counter is created in the same hold of its shard that found it missing, so no other
+    // connection's write comes in between.
+    let (status, created) = ctx.on_key(key, |store| {
+        let status = store.arithmetic(key, incr, delta, (cas != 0).then_some(cas), now);
+        let created = match (status, vivify) {
+            (ArithStatus::NotFound, Some(exptime)) => Some(
+                store
+                    .add_counter(key, initial, exptime, now)
+                    .map(|(_, cas)| if store.config().cas { cas } else { 0 }),
+            ),
+            _ => None,
+        };
+        (status, created)
+    });
     ctx.observe_lookup(key);
     match status {
         ArithStatus::Done { .. } if quiet => {}
         ArithStatus::Done { value, cas, .. } => ok(ctx, h, cas, &[], &[], &value.to_be_bytes()),
-        ArithStatus::NotFound if exptime != NO_VIVIFY => {
-            let exptime = expiry(ctx, exptime);
-            match ctx.store.add_counter(key, initial, exptime, ctx.now) {
-                Some(_) if quiet => {}
-                Some((_, cas)) => {
-                    let cas = if ctx.store.config().cas { cas } else { 0 };
-                    ok(ctx, h, cas, &[], &[], &initial.to_be_bytes());
-                }
-                None => error(ctx, h, Status::NotStored),
-            }
-        }
+        ArithStatus::NotFound if vivify.is_some() => match created.flatten() {
+            Some(_) if quiet => {}
+            Some(cas) => ok(ctx, h, cas, &[], &[], &initial.to_be_bytes()),
+            None => error(ctx, h, Status::NotStored),
+        },
         ArithStatus::NotFound => error(ctx, h, Status::KeyNotFound),
         ArithStatus::NonNumeric => error(ctx, h, Status::NonNumeric),
         ArithStatus::Exists => error(ctx, h, Status::KeyExists),

@@ -4,7 +4,7 @@
 //! tune it.
 //!
 //! The dump walks the store in slices of the executor's budget ([`crate::storage::Store::scan`]),
-//! so the lock is released between slices and other clients are served meanwhile, and its
+//! one shard locked at a time, so other clients are served meanwhile, and its
 //! output is written out as it grows instead of being gathered whole.
 
 use bytes::Bytes;
@@ -15,14 +15,15 @@ use mc_proto::{LruCrawler, Response, ServerMessage};
 use super::{Control, Ctx, Progress, Resume};
 use crate::background_crawler::Busy;
 use crate::runtime_settings::RuntimeSettings;
-use crate::storage::{Item, ScanCursor};
+use crate::storage::Item;
+use crate::store_shards::ShardCursor;
 
 /// A metadump in progress.
 #[derive(Debug)]
 pub(crate) struct Metadump {
     /// Which classes to list, by class index; `None` for all of them.
     classes: Option<Vec<bool>>,
-    cursor: ScanCursor,
+    cursor: ShardCursor,
 }
 
 pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
@@ -51,7 +52,7 @@ pub(crate) fn lru_crawler(request: LruCrawler, ctx: &mut Ctx<'_>) -> Progress {
             Some(classes) => {
                 let dump = Metadump {
                     classes,
-                    cursor: ScanCursor::default(),
+                    cursor: ShardCursor::default(),
                 };
                 return metadump(dump, ctx);
             }

@@ -6,7 +6,8 @@ use super::{Control, Ctx};
 use crate::storage::DeleteStatus;
 
 pub(crate) fn delete(request: Delete, ctx: &mut Ctx<'_>) -> Control {
-    let status = ctx.store.delete(&request.key, None, ctx.now);
+    let now = ctx.now;
+    let status = ctx.on_key(&request.key, |store| store.delete(&request.key, None, now));
     ctx.observe_delete(&request.key);
     let response = match status {
         DeleteStatus::Deleted => Response::Deleted,

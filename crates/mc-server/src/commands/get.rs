@@ -31,7 +31,9 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
         } else {
             ctx.counters.cmd_get += 1;
         }
-        if let Some(item) = ctx.store.get(key, ctx.now, access) {
+        // The shard is locked for this key's lookup and the copy of its value only.
+        let mut shard = ctx.store.for_key(key);
+        if let Some(item) = shard.get(key, ctx.now, access) {
             encode_value(
                 ctx.out,
                 key,
@@ -40,6 +42,8 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
                 item.value(),
             );
         }
+        ctx.lookup = shard.last_lookup();
+        drop(shard);
         ctx.observe_get(key);
     }
     if let Some(start) = answered {

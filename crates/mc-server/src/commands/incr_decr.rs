@@ -7,9 +7,10 @@ use crate::storage::ArithStatus;
 
 pub(crate) fn arithmetic(request: Arithmetic, ctx: &mut Ctx<'_>) -> Control {
     let incr = request.op == ArithmeticOp::Incr;
-    let status = ctx
-        .store
-        .arithmetic(&request.key, incr, request.delta, None, ctx.now);
+    let now = ctx.now;
+    let status = ctx.on_key(&request.key, |store| {
+        store.arithmetic(&request.key, incr, request.delta, None, now)
+    });
     ctx.observe_lookup(&request.key);
     if request.noreply {
         return Control::Continue;

@@ -91,10 +91,14 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
         count_touch: touch.is_some(),
     };
     let now = ctx.now;
-    let found = ctx
-        .store
+    let store = ctx.store;
+    // The command works on one item from start to end: its shard stays locked until the
+    // answer is written, so no other write comes in between.
+    let mut shard = store.for_key(&request.key);
+    let found = shard
         .get(&request.key, now, access)
         .map(|item| (item.handle(), item.fetched(), item.last_access()));
+    ctx.lookup = shard.last_lookup();
     ctx.observe_get(&request.key);
     let mut created = false;
     let found = match (found, options.vivify_ttl) {
@@ -102,7 +106,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
         (None, Some(_)) => {
             created = true;
             // memcached creates the item without an expiry; `N` sets it where it stands.
-            ctx.store
+            shard
                 .vivify(&request.key, 0, now)
                 .map(|handle| (handle, false, now))
         }
@@ -115,8 +119,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
         return Control::Continue;
     };
     // The handle is this command's own item: it cannot go stale before the command ends.
-    let Some((state, mut exptime, value_len)) = ctx
-        .store
+    let Some((state, mut exptime, value_len)) = shard
         .item(handle)
         .map(|item| (item.state(), item.exptime(), item.value().len()))
     else {
@@ -133,13 +136,13 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
             b'T' => {
                 if let Some(touch) = touch {
                     exptime = touch;
-                    ctx.store.set_exptime(handle, exptime);
+                    shard.set_exptime(handle, exptime);
                 }
             }
             b'N' if created => {
                 if let Some(vivify) = vivify_exptime {
                     exptime = vivify;
-                    ctx.store.set_exptime(handle, exptime);
+                    shard.set_exptime(handle, exptime);
                 }
                 won = true;
             }
@@ -149,7 +152,7 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
                 });
             }
             _ => {
-                let Some(item) = ctx.store.item(handle) else {
+                let Some(item) = shard.item(handle) else {
                     continue;
                 };
                 if item_flag(&mut reply, flag, &item, now, &request.flags) {
@@ -174,10 +177,10 @@ pub(crate) fn get(request: MetaGet, ctx: &mut Ctx<'_>) -> Control {
     }
     if won {
         reply.flag(b'W');
-        ctx.store.mark(handle, TOKEN_SENT);
+        shard.mark(handle, TOKEN_SENT);
     }
     if options.value {
-        reply.end_with_data(ctx.store.item(handle).map_or(&[][..], |item| item.value()));
+        reply.end_with_data(shard.item(handle).map_or(&[][..], |item| item.value()));
     } else {
         reply.end();
     }
@@ -196,7 +199,8 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
         invalidate: options.invalidate,
         ..Write::new(command, &request.key, &request.data)
     };
-    let status = ctx.store.store(&write, ctx.now);
+    let now = ctx.now;
+    let status = ctx.on_key(&request.key, |store| store.store(&write, now));
     ctx.observe_store(&write, status);
     let (status, cas) = match status {
         StoreStatus::Stored(cas) => (MetaStatus::Header, cas),
@@ -231,13 +235,15 @@ pub(crate) fn set(request: MetaSet, ctx: &mut Ctx<'_>) -> Control {
 
 pub(crate) fn delete(request: MetaDelete, ctx: &mut Ctx<'_>) -> Control {
     let options = *request.flags.options();
-    let status = if options.invalidate {
-        let exptime = options.ttl.map(|t| ctx.expiry(t));
-        ctx.store
-            .invalidate(&request.key, options.compare_cas, exptime, ctx.now)
-    } else {
-        ctx.store.delete(&request.key, options.compare_cas, ctx.now)
-    };
+    let now = ctx.now;
+    let exptime = options.ttl.map(|t| ctx.expiry(t));
+    let status = ctx.on_key(&request.key, |store| {
+        if options.invalidate {
+            store.invalidate(&request.key, options.compare_cas, exptime, now)
+        } else {
+            store.delete(&request.key, options.compare_cas, now)
+        }
+    });
     ctx.observe_delete(&request.key);
     let status = match status {
         DeleteStatus::Deleted if options.quiet => return Control::Continue,
@@ -253,20 +259,24 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
     let options = *request.flags.options();
     let incr = request.op() == ArithmeticOp::Incr;
     let now = ctx.now;
-    let status = ctx.store.arithmetic(
+    let store = ctx.store;
+    // One item from start to end: its shard stays locked until the answer is written.
+    let mut shard = store.for_key(&request.key);
+    let status = shard.arithmetic(
         &request.key,
         incr,
         request.delta(),
         options.compare_cas,
         now,
     );
+    ctx.lookup = shard.last_lookup();
     ctx.observe_lookup(&request.key);
     let (handle, value, created) = match status {
         ArithStatus::Done { value, item, .. } => (item, value, false),
         ArithStatus::NotFound if options.vivify_ttl.is_some() => {
             let exptime = options.vivify_ttl.map_or(0, |t| ctx.expiry(t));
             let initial = options.initial.unwrap_or(0);
-            match ctx.store.add_counter(&request.key, initial, exptime, now) {
+            match shard.add_counter(&request.key, initial, exptime, now) {
                 Some((handle, _)) => (handle, initial, true),
                 None => {
                     error(ctx.out, ServerMessage::OutOfMemoryAllocatingItem);
@@ -294,14 +304,14 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
     };
     if let (Some(ttl), false) = (options.ttl, created) {
         let exptime = ctx.expiry(ttl);
-        ctx.store.set_exptime(handle, exptime);
+        shard.set_exptime(handle, exptime);
     }
     if options.quiet && !created {
         return Control::Continue;
     }
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(value).as_bytes();
-    let Some(item) = ctx.store.item(handle) else {
+    let Some(item) = shard.item(handle) else {
         return Control::Continue;
     };
     let mut reply = start_hit(ctx.out, options.value, digits.len());
@@ -319,7 +329,8 @@ pub(crate) fn arithmetic(request: MetaArithmetic, ctx: &mut Ctx<'_>) -> Control 
 pub(crate) fn debug(request: MetaDebug, ctx: &mut Ctx<'_>) -> Control {
     ctx.counters.cmd_meta += 1;
     let now = ctx.now;
-    let Some(item) = ctx.store.peek(&request.key, now) else {
+    let mut shard = ctx.store.for_key(&request.key);
+    let Some(item) = shard.peek(&request.key, now) else {
         MetaReply::start(ctx.out, MetaStatus::Miss).end();
         return Control::Continue;
     };

@@ -1,11 +1,12 @@
 //! Executing requests against the store: one file per command family, each turning a decoded
 //! request into its answer.
 //!
-//! A command sees only what [`Ctx`] gives it: the locked store and counters, the clock
-//! reading, the read-only [`Environment`], the output buffer and the [`Budget`] of the current
-//! slice. Commands whose answer has no fixed size (multi-key retrievals, `lru_crawler
-//! metadump`) stop when the budget is spent and hand back a [`Resume`], so the executor can
-//! release the lock, write what is buffered and continue later from where they stopped.
+//! A command sees only what [`Ctx`] gives it: the sharded store (it locks the shard of the key
+//! it works on, for that one operation), the slice's counters, the clock reading, the
+//! read-only [`Environment`], the output buffer and the [`Budget`] of the current slice.
+//! Commands whose answer has no fixed size (multi-key retrievals, `lru_crawler metadump`) stop
+//! when the budget is spent and hand back a [`Resume`], so the executor can write what is
+//! buffered and continue later from where they stopped.
 
 mod admin;
 pub(crate) mod binary_commands;
@@ -28,9 +29,9 @@ use mc_proto::{Request, RequestError, RequestErrorKind, Response, ServerMessage}
 
 use crate::client_state::ClientState;
 use crate::environment::Environment;
-use crate::prefix_stats::PrefixStats;
 use crate::server_counters::CommandStats;
-use crate::storage::Store;
+use crate::storage::{Lookup, Store};
+use crate::store_shards::StoreShards;
 
 pub(crate) use crawler::Metadump;
 pub(crate) use stats::{Cachedump, ConnsDump, DetailDump};
@@ -72,10 +73,10 @@ pub(crate) enum Resume {
     Detail(DetailDump),
 }
 
-/// How much one slice of work under the lock may do before the executor releases the lock:
-/// a number of steps (keys looked up, requests run, chunks scanned) and a number of output
-/// bytes. Bounding both keeps other connections' waits short and a connection's buffered
-/// answer small, whatever one request asks for.
+/// How much one slice of work may do before the connection writes its answer and lets
+/// others run: a number of steps (keys looked up, requests run, chunks scanned) and a number
+/// of output bytes. Bounding both keeps other connections' waits short and a connection's
+/// buffered answer small, whatever one request asks for.
 #[derive(Debug)]
 pub(crate) struct Budget {
     steps: usize,
@@ -111,10 +112,13 @@ impl Budget {
 
 /// The state a command runs against.
 pub(crate) struct Ctx<'a> {
-    pub(crate) store: &'a mut Store,
+    /// The cache; a command locks the shard of its key with [`StoreShards::for_key`].
+    pub(crate) store: &'a StoreShards,
+    /// This slice's command counts (added to the thread's counters when the slice ends).
     pub(crate) counters: &'a mut CommandStats,
-    /// Per-prefix counts for `stats detail`.
-    pub(crate) prefixes: &'a mut PrefixStats,
+    /// What the command's last key lookup found, read from the shard before it is unlocked
+    /// (for `watch fetchers` and `stats detail`).
+    pub(crate) lookup: Lookup,
     /// The client on this connection.
     pub(crate) client: &'a mut ClientState,
     /// Server time of this slice.
@@ -125,6 +129,15 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Run `operation` on the shard that holds `key`, locked for just that, and note what its
+    /// lookup found in [`Ctx::lookup`].
+    pub(crate) fn on_key<R>(&mut self, key: &[u8], operation: impl FnOnce(&mut Store) -> R) -> R {
+        let mut shard = self.store.for_key(key);
+        let result = operation(&mut shard);
+        self.lookup = shard.last_lookup();
+        result
+    }
+
     /// Encode a reply unless the client asked for none.
     pub(crate) fn reply(&mut self, noreply: bool, response: Response) {
         if !noreply {
@@ -199,7 +212,7 @@ pub(crate) fn reject(error: RequestError, ctx: &mut Ctx<'_>) -> Control {
     if let RequestErrorKind::TooLarge { stale_key } = error.kind() {
         ctx.counters.cmd_set += 1;
         if let Some(key) = stale_key {
-            ctx.store.discard(key, ctx.now);
+            ctx.store.for_key(key).discard(key, ctx.now);
         }
     }
     if let Some(reply) = error.reply() {

@@ -21,8 +21,9 @@ impl Ctx<'_> {
     /// lookup logged.
     pub(crate) fn observe_get(&mut self, key: &[u8]) {
         if self.detail() {
-            let hit = matches!(self.store.last_lookup(), Lookup::Found { .. });
-            self.prefixes
+            let hit = matches!(self.lookup, Lookup::Found { .. });
+            self.store
+                .prefixes()
                 .get(key, self.env.config.prefix_delimiter, hit);
         }
         self.observe_lookup(key);
@@ -32,7 +33,7 @@ impl Ctx<'_> {
     /// (stores, deletes, touches and arithmetic look the key up too).
     pub(crate) fn observe_lookup(&mut self, key: &[u8]) {
         let cfd = self.client.id;
-        let lookup = self.store.last_lookup();
+        let lookup = self.lookup;
         self.env.events.log(kind::FETCHERS, |line| {
             let (status, class, len) = match lookup {
                 Lookup::Found { class, len } => ("found", class + 1, len),
@@ -58,12 +59,18 @@ impl Ctx<'_> {
         let len = write.value.len();
         self.observe_lookup(key);
         if self.detail() {
-            self.prefixes.set(key, self.env.config.prefix_delimiter);
+            self.store
+                .prefixes()
+                .set(key, self.env.config.prefix_delimiter);
         }
         if !self.env.events.wants(kind::MUTATIONS) {
             return;
         }
-        let class = self.store.class_for_item(key.len(), len, flags) + 1;
+        let class = self
+            .store
+            .for_key(key)
+            .class_for_item(key.len(), len, flags)
+            + 1;
         let ttl = if exptime == 0 {
             0
         } else {
@@ -93,7 +100,9 @@ impl Ctx<'_> {
     pub(crate) fn observe_delete(&mut self, key: &[u8]) {
         self.observe_lookup(key);
         if self.detail() {
-            self.prefixes.delete(key, self.env.config.prefix_delimiter);
+            self.store
+                .prefixes()
+                .delete(key, self.env.config.prefix_delimiter);
         }
     }
 

@@ -8,7 +8,7 @@
 //! happen stay 0. docs/compatibility.md lists each such field.
 //!
 //! Families whose length grows with the cache or the connection count (`cachedump`, `conns`,
-//! `detail dump`) answer in slices, like a multi-get, so one request never holds the store lock
+//! `detail dump`) answer in slices, like a multi-get, so one request never holds a store shard
 //! or buffers more than a slice's budget.
 
 use std::fmt::Display;
@@ -27,7 +27,7 @@ use crate::clock::unix_now;
 use crate::config::Auth;
 use crate::runtime_settings::RuntimeSettings;
 use crate::server_counters::{CommandStats, ConnectionStats};
-use crate::storage::ScanCursor;
+use crate::store_shards::ShardCursor;
 
 /// memcached's cap on a `stats cachedump` answer.
 const CACHEDUMP_MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -113,7 +113,6 @@ pub(crate) fn stats(request: Stats, ctx: &mut Ctx<'_>) -> Progress {
 fn reset(ctx: &mut Ctx<'_>) {
     ctx.store.reset_stats();
     *ctx.counters = CommandStats::default();
-    ctx.prefixes.clear();
     ctx.env.conn_stats.reset();
     let events = &ctx.env.events;
     for counter in [&events.written, &events.skipped, &events.sent] {
@@ -137,7 +136,9 @@ fn general(ctx: &mut Ctx<'_>) {
     let env = ctx.env;
     let config = &env.config;
     let s = ctx.store.stats();
-    let c = *ctx.counters;
+    // Every thread's counters, and this slice's not yet added to them.
+    let mut c = ctx.store.command_stats();
+    c.merge(ctx.counters);
     let conns = &env.conn_stats;
     let get = ConnectionStats::get;
     let lru_maintainer = config.tuning.lru_maintainer;
@@ -633,7 +634,10 @@ pub(crate) struct DetailDump {
 }
 
 pub(crate) fn detail_dump(mut dump: DetailDump, ctx: &mut Ctx<'_>) -> Progress {
-    let page = ctx.prefixes.page(dump.after.as_deref(), PREFIXES_PER_SLICE);
+    let page = ctx
+        .store
+        .prefixes()
+        .page(dump.after.as_deref(), PREFIXES_PER_SLICE);
     ctx.budget.spend(page.len());
     let full = page.len() == PREFIXES_PER_SLICE;
     for (prefix, c) in &page {
@@ -696,7 +700,7 @@ pub(crate) struct Cachedump {
     limit: u32,
     shown: u32,
     bytes: usize,
-    cursor: ScanCursor,
+    cursor: ShardCursor,
 }
 
 fn start_cachedump(args: &[&[u8]], ctx: &mut Ctx<'_>) -> Progress {
@@ -720,7 +724,7 @@ fn start_cachedump(args: &[&[u8]], ctx: &mut Ctx<'_>) -> Progress {
                         limit,
                         shown: 0,
                         bytes: 0,
-                        cursor: ScanCursor::default(),
+                        cursor: ShardCursor::default(),
                     };
                     return cachedump(dump, ctx);
                 }

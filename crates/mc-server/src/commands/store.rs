@@ -14,7 +14,8 @@ pub(crate) fn store(request: StoreRequest, ctx: &mut Ctx<'_>) -> Control {
         cas: request.cas,
         ..Write::new(request.command, &request.key, &request.data)
     };
-    let status = ctx.store.store(&write, ctx.now);
+    let now = ctx.now;
+    let status = ctx.on_key(write.key, |store| store.store(&write, now));
     ctx.observe_store(&write, status);
     let response = match status {
         StoreStatus::Stored(_) => Response::Stored,

@@ -7,7 +7,10 @@ use super::{Control, Ctx};
 pub(crate) fn touch(request: Touch, ctx: &mut Ctx<'_>) -> Control {
     ctx.counters.cmd_touch += 1;
     let exptime = ctx.expiry(request.exptime);
-    let touched = ctx.store.touch(&request.key, exptime, ctx.now);
+    let now = ctx.now;
+    let touched = ctx.on_key(&request.key, |store| {
+        store.touch(&request.key, exptime, now)
+    });
     ctx.observe_lookup(&request.key);
     let response = if touched {
         Response::Touched

@@ -1,8 +1,8 @@
 //! One client connection: move bytes between the socket and the connection's
 //! [`Executor`], which decodes, runs and answers the requests.
 //!
-//! The store lock is never held here: the executor takes it for bounded slices, and every
-//! socket wait happens between slices.
+//! No store shard is ever locked here: the executor locks one for each store operation, and
+//! every socket wait happens between slices.
 
 use std::fmt::Write as _;
 use std::io::ErrorKind;
@@ -262,12 +262,8 @@ async fn run(
             match step {
                 Step::NeedInput => break,
                 Step::Flush => {}
-                // Let the other connections at the lock and on this worker run first.
-                Step::Yield => {
-                    std::thread::yield_now();
-                    tokio::task::yield_now().await
-                }
-                Step::TakeTurns => tokio::task::yield_now().await,
+                // Let the worker's other connections run first.
+                Step::Yield | Step::TakeTurns => tokio::task::yield_now().await,
                 Step::Close | Step::Shutdown | Step::Watch => {
                     step_taken = Some(step);
                     break;

@@ -2,8 +2,8 @@
 //!
 //! One acceptor thread hands accepted connections to `-t` worker threads (see `worker` for how
 //! they are scheduled). Each connection moves bytes between its socket and its
-//! [`crate::executor::Executor`]; the store and its lock live in [`crate::store_lock`], out of
-//! this layer.
+//! [`crate::executor::Executor`]; the store and its shard locks live in
+//! [`crate::store_shards`], out of this layer.
 
 mod connection;
 mod listen_address;
@@ -24,7 +24,7 @@ use crate::auth::Credentials;
 use crate::config::{Auth, Config};
 use crate::environment::Environment;
 use crate::server_counters::ConnectionStats;
-use crate::store_lock::StoreLock;
+use crate::store_shards::StoreShards;
 use crate::tls_config::TlsContext;
 use listen_address::ListenAddress;
 
@@ -61,7 +61,7 @@ pub enum ServerError {
 /// What every thread of a server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) store: StoreLock,
+    pub(crate) store: StoreShards,
     pub(crate) env: Environment,
     pub(crate) shutdown: watch::Sender<bool>,
     /// Signalled whenever a connection ends (the acceptor waits for it with
@@ -76,8 +76,10 @@ impl Shared {
         tls: Option<Arc<TlsContext>>,
     ) -> Arc<Shared> {
         let (shutdown, _) = watch::channel(false);
+        let store = StoreShards::for_config(&config);
+        tracing::debug!("the cache is cut into {} shards", store.shard_count());
         Arc::new(Shared {
-            store: StoreLock::for_config(&config),
+            store,
             env: Environment::with_security(config, credentials, tls),
             shutdown,
             slot_freed: tokio::sync::Notify::new(),

@@ -8,6 +8,7 @@ impl Store {
     /// A chunk for an item of `size` bytes, evicting (unless `-M`) until one is free.
     pub(super) fn allocate(&mut self, size: usize, now: u32) -> Alloc {
         let class = self.slabs.class_for(size);
+        self.answer_starved_shards(now);
         if let Some(id) = self.slabs.alloc(class, size) {
             return Alloc::Chunk(id);
         }
@@ -19,6 +20,9 @@ impl Store {
                     return Alloc::Chunk(id);
                 }
             }
+            // This shard holds nothing it could free while the others hold the whole budget
+            // (their keys took the memory first): ask them for some back.
+            self.slabs.pool().want(size.min(PAGE_SIZE));
         } else {
             // Without eviction (`-M`) dead items the hand meets are still reclaimed.
             for _ in 0..TAIL_SEARCH {
@@ -35,6 +39,24 @@ impl Store {
         }
         self.class_counters[class].outofmemory += 1;
         Alloc::NoMemory
+    }
+
+    /// When another shard of the cache is starved and this one holds more than an even share
+    /// of the budget, give a page (or a large item) back. One relaxed load when nobody is.
+    fn answer_starved_shards(&mut self, now: u32) {
+        let pool = self.slabs.pool();
+        if pool.wanted() == 0 || self.slabs.used_bytes() <= pool.fair_share() {
+            return;
+        }
+        let before = self.slabs.used_bytes();
+        if let Some((page, _)) = self.donor_page(None) {
+            self.empty_page(page, now);
+            self.slabs.release_page(page);
+        } else if let Some(victim) = self.clock_victim(self.slabs.large_class(), now) {
+            self.evict(victim, now);
+        }
+        let given = before - self.slabs.used_bytes();
+        self.slabs.pool().gave(given);
     }
 
     fn is_dead(&self, id: u32, now: u32) -> bool {
@@ -121,17 +143,16 @@ impl Store {
                 self.stats.evicted_unfetched += 1;
                 counters.evicted_unfetched += 1;
             }
-            if let Some(log) = &mut self.evictions_log {
-                if log.len() < EVICTION_LOG {
-                    log.push(Evicted {
-                        key: chunk.key().to_vec(),
-                        fetched,
-                        exptime: chunk.exptime(),
-                        atime: chunk.atime(),
-                        class,
-                        value_len: chunk.value_len(),
-                    });
-                }
+            if self.slabs.pool().recording_evictions() && self.evictions_log.len() < EVICTION_LOG {
+                self.slabs.pool().count_logged(1);
+                self.evictions_log.push(Evicted {
+                    key: chunk.key().to_vec(),
+                    fetched,
+                    exptime: chunk.exptime(),
+                    atime: chunk.atime(),
+                    class,
+                    value_len: chunk.value_len(),
+                });
             }
         }
         self.unlink_id(id);
@@ -201,7 +222,9 @@ impl Store {
 
     /// `slabs reassign <src> <dst>`: empty a page of slab class `src` (1-based; -1: the
     /// class with the most pages) and give it to class `dst` (0: back to the memory pool).
-    pub fn reassign(&mut self, src: i64, dst: i64, now: u32) -> Reassign {
+    /// The class keeps at least `spare` pages here (memcached's rule, for a store on its own,
+    /// is one: a class with a single page has none to spare).
+    pub fn reassign(&mut self, src: i64, dst: i64, now: u32, spare: usize) -> Reassign {
         if src == dst {
             return Reassign::Same;
         }
@@ -224,7 +247,7 @@ impl Store {
         }
         let from = (src - 1) as usize;
         let class = &self.slabs.classes()[from];
-        if class.pages.len() < 2 {
+        if class.pages.len() < spare + 1 {
             return Reassign::NoSpare;
         }
         // The page the sweep would empty next loses the least.

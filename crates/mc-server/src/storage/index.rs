@@ -6,8 +6,8 @@
 //! Deletion shifts later entries back instead of leaving tombstones.
 //!
 //! The home slot is the tag scaled to the table (`tag * capacity >> 32`) rather than masked, so
-//! the capacity need not be a power of two: the table grows by a quarter at a time, and a full
-//! table of small items holds 8/7 to 10/7 slots per item instead of up to 16/7. The index lives
+//! the capacity need not be a power of two: the table grows by an eighth at a time, and a full
+//! table of small items holds 8/7 to 9/7 slots per item instead of up to 16/7. The index lives
 //! outside `-m` (as memcached's hash table does), so this is memory the operator does not see
 //! in `-m` and `stats` reports as `hash_bytes`.
 
@@ -135,9 +135,9 @@ impl Index {
         }
     }
 
-    /// Grow by a quarter, rounded up to a whole cache line of slots.
+    /// Grow by an eighth, rounded up to a whole cache line of slots.
     fn grow(&mut self) {
-        let grown = (self.slots.len() + self.slots.len() / 4).next_multiple_of(8);
+        let grown = (self.slots.len() + self.slots.len() / 8).next_multiple_of(8);
         let old = std::mem::replace(&mut self.slots, vec![0; grown]);
         for slot in old.into_iter().filter(|&s| s != 0) {
             let mut pos = self.home(tag_of(slot));

@@ -40,7 +40,7 @@ impl Store {
 
     /// The latest CAS unique handed out.
     pub fn last_cas(&self) -> u64 {
-        self.last_cas
+        self.slabs.pool().last_cas()
     }
 
     /// What the last key lookup of any command found (for `watch fetchers`).
@@ -71,6 +71,11 @@ impl Store {
                 counters: self.class_counters[i],
             })
             .collect()
+    }
+
+    /// Pages of slab class `class` (0-based).
+    pub fn class_pages(&self, class: usize) -> usize {
+        self.slabs.classes().get(class).map_or(0, |c| c.pages.len())
     }
 
     /// The class (0-based) an item with this key and value length goes to.

@@ -10,8 +10,7 @@ impl Store {
     }
 
     pub(super) fn next_cas(&mut self) -> u64 {
-        self.last_cas += 1;
-        self.last_cas
+        self.slabs.pool().next_cas()
     }
 
     /// An item's CAS unique as clients see and compare it: 0 when CAS is off. (Items keep
@@ -40,7 +39,7 @@ impl Store {
     pub(super) fn apply_pending_flush(&mut self, now: u32) {
         if let Some(at) = self.flush_at {
             if now >= at {
-                self.oldest_cas = self.last_cas + 1;
+                self.oldest_cas = self.slabs.pool().last_cas() + 1;
                 self.flush_at = None;
             }
         }

@@ -27,11 +27,14 @@ mod meta_hooks;
 mod operations;
 mod slab;
 mod store_counters;
+mod store_pool;
 #[cfg(test)]
 mod store_tests;
 mod store_types;
 mod tuning;
 mod walk;
+
+use std::sync::Arc;
 
 use ahash::RandomState;
 use mc_proto::StoreCommand;
@@ -39,8 +42,9 @@ use mc_proto::StoreCommand;
 use self::index::Index;
 use self::item::{ItemRead, ItemWrite, FETCHED, LINKED, REFERENCED};
 pub use self::item::{STALE, TOKEN_SENT};
-pub use self::slab::{MAX_PAGE_BYTES, PAGE_SIZE};
+pub use self::slab::{MAX_PAGE_BYTES, MIN_PAGE_SIZE, PAGE_SIZE};
 pub use self::store_counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BUCKET};
+pub use self::store_pool::StorePool;
 pub use self::store_types::{
     item_header_len, Access, ArithStatus, ClassStats, DeleteStatus, Evicted, Item, ItemHandle,
     Lookup, Miss, Reassign, ScanCursor, StoreConfig, StoreStatus, Write,
@@ -61,7 +65,6 @@ pub struct Store {
     slabs: Slabs,
     index: Index,
     hasher: RandomState,
-    last_cas: u64,
     /// Items with a CAS unique below this were flushed.
     oldest_cas: u64,
     /// A delayed `flush_all` takes effect at this server time.
@@ -77,7 +80,7 @@ pub struct Store {
     sizes: Option<SizeHistogram>,
     /// Evictions not yet taken by [`Store::take_evictions`], when recording is on (someone
     /// watches evictions). Bounded: see [`EVICTION_LOG`].
-    evictions_log: Option<Vec<Evicted>>,
+    evictions_log: Vec<Evicted>,
 }
 
 /// Evictions kept for a watcher between two commands; more are counted as skipped by the
@@ -95,17 +98,23 @@ impl Store {
     /// A `max_bytes` above [`MAX_PAGE_BYTES`] is capped there; the server refuses such a `-m`
     /// before it gets here.
     pub fn new(config: StoreConfig) -> Store {
-        let slabs = Slabs::new(&config);
+        let pool = StorePool::new(config.max_bytes.min(MAX_PAGE_BYTES), 1);
+        Store::with_pool(config, Arc::new(pool), RandomState::new())
+    }
+
+    /// An empty shard of a cache: it draws memory and CAS uniques from `pool` and hashes keys
+    /// with `hasher`.
+    pub fn with_pool(config: StoreConfig, pool: Arc<StorePool>, hasher: RandomState) -> Store {
+        let slabs = Slabs::new(&config, pool);
         let classes = slabs.classes().len();
         Store {
             class_counters: vec![ClassCounters::default(); classes],
             last_lookup: Lookup::Missed(Miss::NotFound),
             sizes: None,
-            evictions_log: None,
+            evictions_log: Vec::new(),
             slabs,
             index: Index::new(),
-            hasher: RandomState::new(),
-            last_cas: 0,
+            hasher,
             oldest_cas: 0,
             flush_at: None,
             config,

@@ -251,7 +251,7 @@ impl Store {
             Some(at) if at > now => self.flush_at = Some(at),
             _ => {
                 self.flush_at = None;
-                self.oldest_cas = self.last_cas + 1;
+                self.oldest_cas = self.slabs.pool().last_cas() + 1;
             }
         }
     }

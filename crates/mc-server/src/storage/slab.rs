@@ -16,13 +16,20 @@
 //! items. The top bit is reserved for large items, which bounds page memory to
 //! [`MAX_PAGE_BYTES`]; the server refuses a larger `-m`.
 
+use std::sync::Arc;
+
 use super::item::{ItemRead, ItemWrite, LINKED};
+use super::store_pool::StorePool;
 
 /// "No chunk": the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// memcached's slab page size.
+/// memcached's slab page size, and the largest page here: a cache cut into shards gives each
+/// shard smaller pages (see `StoreConfig::page_size`).
 pub const PAGE_SIZE: usize = 1024 * 1024;
+
+/// The smallest page a shard may have.
+pub const MIN_PAGE_SIZE: usize = 64 * 1024;
 
 /// The smallest chunk by default: an item header plus a few bytes.
 pub(crate) const DEFAULT_MIN_CHUNK: usize = 48;
@@ -97,7 +104,11 @@ impl Class {
 /// or from the smallest chunk growing by the factor; the last is `slab_chunk_max` (clamped to
 /// half a page at most, so that every page holds at least two chunks).
 fn chunk_sizes(config: &super::StoreConfig) -> Vec<usize> {
-    let largest = config.slab_chunk_max.clamp(MIN_CHUNK, PAGE_SIZE / 2) / 8 * 8;
+    let largest = config
+        .slab_chunk_max
+        .clamp(MIN_CHUNK, page_size(config) / 2)
+        / 8
+        * 8;
     let mut sizes: Vec<usize> = match &config.slab_sizes {
         Some(explicit) => explicit
             .iter()
@@ -126,11 +137,18 @@ fn chunk_sizes(config: &super::StoreConfig) -> Vec<usize> {
     sizes
 }
 
-/// All pages, classes and large items, within a byte budget.
+/// The page size `config` asks for, within [`MIN_PAGE_SIZE`] and [`PAGE_SIZE`].
+fn page_size(config: &super::StoreConfig) -> usize {
+    config.page_size.clamp(MIN_PAGE_SIZE, PAGE_SIZE)
+}
+
+/// All pages, classes and large items of one shard, within the budget its cache shares.
 #[derive(Debug)]
 pub(crate) struct Slabs {
-    /// Bytes that pages and large items together may take (`-m`).
-    max_bytes: usize,
+    /// The budget (`-m`) shared with the cache's other shards.
+    pool: Arc<StorePool>,
+    /// Bytes per page.
+    page_size: usize,
     pages: Vec<Box<[u8]>>,
     /// Which class owns each page ([`NO_CLASS`] once its memory was given back).
     page_class: Vec<u8>,
@@ -147,8 +165,8 @@ pub(crate) struct Slabs {
 }
 
 impl Slabs {
-    /// Empty slabs for `config`, which may take up to `config.max_bytes` (at least one page).
-    pub(crate) fn new(config: &super::StoreConfig) -> Slabs {
+    /// Empty slabs for `config`, taking memory from `pool`.
+    pub(crate) fn new(config: &super::StoreConfig, pool: Arc<StorePool>) -> Slabs {
         let classes = chunk_sizes(config)
             .into_iter()
             .map(Class::new)
@@ -156,7 +174,8 @@ impl Slabs {
             .chain(std::iter::once(Class::new(usize::MAX)))
             .collect();
         Slabs {
-            max_bytes: config.max_bytes.min(MAX_PAGE_BYTES),
+            pool,
+            page_size: page_size(config),
             pages: Vec::new(),
             page_class: Vec::new(),
             released_pages: Vec::new(),
@@ -168,7 +187,7 @@ impl Slabs {
     }
 
     pub(crate) fn page_size(&self) -> usize {
-        PAGE_SIZE
+        self.page_size
     }
 
     /// Pages in use.
@@ -183,21 +202,12 @@ impl Slabs {
 
     /// Bytes held by pages and large items: what counts against the budget.
     pub(crate) fn used_bytes(&self) -> usize {
-        self.pages_used() * PAGE_SIZE + self.large_bytes
+        self.pages_used() * self.page_size + self.large_bytes
     }
 
     /// Bytes held by large items.
     pub(crate) fn large_bytes(&self) -> usize {
         self.large_bytes
-    }
-
-    /// Change the budget; false (and no change) when the memory in use is already above it.
-    pub(crate) fn set_max_bytes(&mut self, max_bytes: usize) -> bool {
-        if max_bytes > MAX_PAGE_BYTES || self.used_bytes() > max_bytes.max(PAGE_SIZE) {
-            return false;
-        }
-        self.max_bytes = max_bytes;
-        true
     }
 
     pub(crate) fn classes(&self) -> &[Class] {
@@ -252,11 +262,6 @@ impl Slabs {
         &mut self.pages[page][range]
     }
 
-    /// True when `bytes` more fit in the budget (the first page always does).
-    fn fits(&self, bytes: usize) -> bool {
-        self.used_bytes() == 0 || self.used_bytes() + bytes <= self.max_bytes
-    }
-
     /// A free chunk for an item of `size` bytes in class `class` (see [`Slabs::class_for`]),
     /// without evicting anything: from the free list, the page being cut, a new page or a new
     /// large allocation while the budget allows.
@@ -272,7 +277,7 @@ impl Slabs {
             self.classes[class].free = next;
             return Some(id);
         }
-        let per_page = (PAGE_SIZE / c.chunk_size) as u32;
+        let per_page = (self.page_size / c.chunk_size) as u32;
         if let Some((page, slot)) = c.carving {
             c.carving = (slot + 1 < per_page).then_some((page, slot + 1));
             return Some(page << page_shift() | slot);
@@ -283,7 +288,7 @@ impl Slabs {
     }
 
     fn alloc_large(&mut self, size: usize) -> Option<u32> {
-        if !self.fits(size) {
+        if !self.pool.reserve(size) {
             return None;
         }
         let memory = vec![0u8; size].into_boxed_slice();
@@ -302,12 +307,15 @@ impl Slabs {
     }
 
     fn new_page(&mut self, class: usize) -> Option<u32> {
-        if !self.fits(PAGE_SIZE) {
+        if self.released_pages.is_empty() && self.pages.len() >= MAX_PAGES {
+            return None;
+        }
+        if !self.pool.reserve(self.page_size) {
             return None;
         }
         // calloc-backed: the kernel hands out zero pages lazily, so RSS grows with use, and
         // every chunk of a new page starts with its state byte clear (not linked).
-        let memory = vec![0u8; PAGE_SIZE].into_boxed_slice();
+        let memory = vec![0u8; self.page_size].into_boxed_slice();
         let page = match self.released_pages.pop() {
             Some(page) => {
                 self.pages[page as usize] = memory;
@@ -315,9 +323,6 @@ impl Slabs {
                 page
             }
             None => {
-                if self.pages.len() >= MAX_PAGES {
-                    return None;
-                }
                 self.pages.push(memory);
                 self.page_class.push(class as u8);
                 (self.pages.len() - 1) as u32
@@ -334,6 +339,7 @@ impl Slabs {
             let n = id & !LARGE;
             let memory = std::mem::take(&mut self.large[n as usize]);
             self.large_bytes -= memory.len();
+            self.pool.release(memory.len());
             self.large_free.push(n);
             return;
         }
@@ -388,7 +394,7 @@ impl Slabs {
                     (!self.large[n].is_empty()).then(|| (LARGE | n as u32, ((n + 1) % count, 0)))
                 });
         }
-        let per_page = (PAGE_SIZE / c.chunk_size) as u32;
+        let per_page = (self.page_size / c.chunk_size) as u32;
         let pages = c.pages.len();
         let (mut index, mut slot) = c.hand;
         if index >= pages {
@@ -414,7 +420,7 @@ impl Slabs {
         if class == NO_CLASS {
             return Vec::new();
         }
-        let per_page = (PAGE_SIZE / self.classes[usize::from(class)].chunk_size) as u32;
+        let per_page = (self.page_size / self.classes[usize::from(class)].chunk_size) as u32;
         (0..per_page)
             .map(|slot| page << page_shift() | slot)
             .filter(|&id| self.chunk(id).state() & LINKED != 0)
@@ -456,7 +462,7 @@ impl Slabs {
         // Hand the page out through the free list of its new class. Chunk boundaries move,
         // so every new chunk's state byte is cleared: a scan must not take old item bytes for
         // a linked item.
-        let per_page = (PAGE_SIZE / self.classes[to].chunk_size) as u32;
+        let per_page = (self.page_size / self.classes[to].chunk_size) as u32;
         for slot in (0..per_page).rev() {
             let id = page << page_shift() | slot;
             let head = self.classes[to].free;
@@ -472,6 +478,12 @@ impl Slabs {
         self.page_class[page as usize] = NO_CLASS;
         self.pages[page as usize] = Box::default();
         self.released_pages.push(page);
+        self.pool.release(self.page_size);
+    }
+
+    /// The budget this shard draws on.
+    pub(crate) fn pool(&self) -> &StorePool {
+        &self.pool
     }
 
     /// A page's class and number of chunks, for scans; `None` for a released page.
@@ -479,7 +491,10 @@ impl Slabs {
         let class = *self.page_class.get(page as usize)?;
         (class != NO_CLASS).then(|| {
             let class = usize::from(class);
-            (class, (PAGE_SIZE / self.classes[class].chunk_size) as u32)
+            (
+                class,
+                (self.page_size / self.classes[class].chunk_size) as u32,
+            )
         })
     }
 
@@ -507,16 +522,24 @@ impl Slabs {
     }
 }
 
+impl Drop for Slabs {
+    /// A shard that goes (replaced after a panic, or with its cache) gives its memory back to
+    /// the budget the other shards go on drawing from.
+    fn drop(&mut self) {
+        self.pool.release(self.used_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::storage::{item, StoreConfig};
 
     fn slabs_of(max_bytes: usize) -> Slabs {
-        Slabs::new(&StoreConfig {
-            max_bytes,
-            ..StoreConfig::default()
-        })
+        Slabs::new(
+            &StoreConfig::default(),
+            Arc::new(StorePool::new(max_bytes, 1)),
+        )
     }
 
     #[test]
@@ -534,7 +557,7 @@ mod tests {
     #[test]
     fn classes_follow_the_factor_the_minimum_and_explicit_sizes() {
         let with = |config: StoreConfig| {
-            Slabs::new(&config)
+            Slabs::new(&config, Arc::new(StorePool::new(PAGE_SIZE, 1)))
                 .classes()
                 .iter()
                 .map(|c| c.chunk_size)

@@ -69,7 +69,78 @@ pub struct ClassCounters {
     pub mem_requested: u64,
 }
 
+/// `a += b` for each named field.
+macro_rules! add_fields {
+    ($a:expr, $b:expr, $($field:ident),+) => {
+        $( $a.$field += $b.$field; )+
+    };
+}
+
+impl StoreStats {
+    /// Add another shard's counters.
+    pub(crate) fn merge(&mut self, other: &StoreStats) {
+        add_fields!(
+            self,
+            other,
+            get_hits,
+            get_misses,
+            get_expired,
+            get_flushed,
+            touch_hits,
+            touch_misses,
+            delete_hits,
+            delete_misses,
+            incr_hits,
+            incr_misses,
+            decr_hits,
+            decr_misses,
+            cas_hits,
+            cas_misses,
+            cas_badval,
+            total_items,
+            evictions,
+            reclaimed,
+            expired_unfetched,
+            evicted_unfetched,
+            store_too_large,
+            store_no_memory,
+            slabs_moved,
+            slab_reassign_evictions,
+            crawler_reclaimed,
+            crawler_items_checked,
+            direct_reclaims
+        );
+    }
+}
+
 impl ClassCounters {
+    /// Add another shard's counters for the same class.
+    pub(crate) fn merge(&mut self, other: &ClassCounters) {
+        add_fields!(
+            self,
+            other,
+            get_hits,
+            cmd_set,
+            delete_hits,
+            incr_hits,
+            decr_hits,
+            cas_hits,
+            cas_badval,
+            touch_hits,
+            evicted,
+            evicted_nonzero,
+            outofmemory,
+            reclaimed,
+            expired_unfetched,
+            evicted_unfetched,
+            crawler_reclaimed,
+            crawler_items_checked,
+            direct_reclaims,
+            mem_requested
+        );
+        self.evicted_time = self.evicted_time.max(other.evicted_time);
+    }
+
     /// Zero the event counters (`stats reset`), keeping `mem_requested`, which describes
     /// what the class holds.
     pub(crate) fn reset(&mut self) {
@@ -125,6 +196,16 @@ impl SizeHistogram {
         }
         if let Some(n) = self.buckets.get_mut(Self::bucket(size)) {
             *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Add another shard's histogram.
+    pub(crate) fn merge(&mut self, other: &SizeHistogram) {
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), 0);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
         }
     }
 

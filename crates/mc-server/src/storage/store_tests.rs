@@ -525,12 +525,12 @@ fn slabs_reassign_moves_a_page_as_memcached_answers() {
     }
     let id = class as i64 + 1;
     let other = if class == 0 { 2 } else { 1 };
-    assert_eq!(store.reassign(id, id, 10), Reassign::Same);
-    assert_eq!(store.reassign(0, other, 10), Reassign::BadClass);
-    assert_eq!(store.reassign(id, 10_000, 10), Reassign::BadClass);
-    assert_eq!(store.reassign(other, id, 10), Reassign::NoSpare);
+    assert_eq!(store.reassign(id, id, 10, 1), Reassign::Same);
+    assert_eq!(store.reassign(0, other, 10, 1), Reassign::BadClass);
+    assert_eq!(store.reassign(id, 10_000, 10, 1), Reassign::BadClass);
+    assert_eq!(store.reassign(other, id, 10, 1), Reassign::NoSpare);
     let before = store.len();
-    assert_eq!(store.reassign(id, other, 10), Reassign::Moved);
+    assert_eq!(store.reassign(id, other, 10, 1), Reassign::Moved);
     let stats = store.stats();
     assert_eq!(stats.slabs_moved, 1);
     assert!(stats.slab_reassign_evictions > 0);
@@ -545,7 +545,7 @@ fn slabs_reassign_moves_a_page_as_memcached_answers() {
     for i in 0..per_page + 10 {
         set(&mut store, format!("again{i:06}").as_bytes(), &value, 0, 10);
     }
-    assert_eq!(store.reassign(-1, 0, 10), Reassign::Moved);
+    assert_eq!(store.reassign(-1, 0, 10, 1), Reassign::Moved);
     assert_eq!(store.free_pages(), 1);
 }
 

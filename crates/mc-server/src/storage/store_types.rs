@@ -38,6 +38,12 @@ pub struct StoreConfig {
     /// Move a page to a class that has none when memory is full (`slab_automove`, on by
     /// default); `slabs reassign` moves pages by hand either way.
     pub automove: bool,
+    /// Bytes per slab page: [`PAGE_SIZE`](super::PAGE_SIZE), memcached's, for a store on its
+    /// own; a cache cut into N shards gives each shard pages N times smaller (down to
+    /// [`MIN_PAGE_SIZE`](super::MIN_PAGE_SIZE)), so that a size class in use costs the whole
+    /// cache about one memcached page whatever the number of shards. Items larger than half a
+    /// page are allocated one by one.
+    pub page_size: usize,
 }
 
 impl Default for StoreConfig {
@@ -52,6 +58,7 @@ impl Default for StoreConfig {
             slab_sizes: None,
             cas: true,
             automove: true,
+            page_size: slab::PAGE_SIZE,
         }
     }
 }
@@ -281,6 +288,17 @@ impl<'a> Item<'a> {
             id: self.id,
             serial: self.chunk.cas(),
         }
+    }
+}
+
+impl ClassStats {
+    /// Add another shard's figures for the same class.
+    pub(crate) fn merge(&mut self, other: &ClassStats) {
+        self.pages += other.pages;
+        self.items += other.items;
+        self.free_chunks += other.free_chunks;
+        self.oldest_age = self.oldest_age.max(other.oldest_age);
+        self.counters.merge(&other.counters);
     }
 }
 
