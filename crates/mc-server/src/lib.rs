@@ -2,7 +2,9 @@
 //!
 //! `mc-server` speaks memcached's text and meta protocols byte for byte (through
 //! [`mc_proto`]), takes memcached's command-line flags, and keeps items in slab-allocated memory
-//! bounded by `-m`, evicting the least recently used when full.
+//! bounded by `-m`, evicting by a CLOCK sweep (an approximation of least recently used) when
+//! full. The cache is cut into shards, each behind its own lock, so it scales with the worker
+//! threads.
 //!
 //! It runs as the `mc-server` binary or in-process:
 //!
@@ -47,7 +49,7 @@ pub mod runtime_settings;
 mod server;
 pub mod server_counters;
 pub mod storage;
-mod store_shards;
+pub mod store_shards;
 pub mod tls_config;
 mod verbose_log;
 

@@ -75,12 +75,12 @@ impl Store {
             if self.is_dead(id, now) {
                 return Some(id);
             }
-            let chunk = self.slabs.chunk_mut(id);
-            let state = chunk.state();
-            if state & REFERENCED == 0 {
+            let access = self.slabs.access(id);
+            let bits = access.load(Ordering::Relaxed);
+            if bits & REFERENCED == 0 {
                 return Some(id);
             }
-            chunk.set_state(state & !REFERENCED);
+            access.store(bits & !REFERENCED, Ordering::Relaxed);
         }
         self.slabs.clock_advance(class)
     }
@@ -126,21 +126,21 @@ impl Store {
         let class = self.slabs.class_of(id);
         let dead = Self::is_expired(chunk, now) || self.is_flushed(chunk);
         let counters = &mut self.class_counters[class];
-        self.stats.direct_reclaims += 1;
+        self.written.stats.direct_reclaims += 1;
         counters.direct_reclaims += 1;
         if dead {
-            self.stats.reclaimed += 1;
+            self.written.stats.reclaimed += 1;
             counters.reclaimed += 1;
         } else {
-            self.stats.evictions += 1;
+            self.written.stats.evictions += 1;
             counters.evicted += 1;
             counters.evicted_time = now.saturating_sub(chunk.atime());
             if chunk.exptime() != 0 {
                 counters.evicted_nonzero += 1;
             }
-            let fetched = chunk.state() & FETCHED != 0;
+            let fetched = self.slabs.access(id).load(Ordering::Relaxed) & FETCHED != 0;
             if !fetched {
-                self.stats.evicted_unfetched += 1;
+                self.written.stats.evicted_unfetched += 1;
                 counters.evicted_unfetched += 1;
             }
             if self.slabs.pool().recording_evictions() && self.evictions_log.len() < EVICTION_LOG {
@@ -186,7 +186,7 @@ impl Store {
     /// Evict every item of a page (to move or release it).
     pub(super) fn empty_page(&mut self, page: u32, now: u32) {
         for id in self.slabs.items_in_page(page) {
-            self.stats.slab_reassign_evictions += 1;
+            self.written.stats.slab_reassign_evictions += 1;
             self.evict(id, now);
         }
     }
@@ -207,7 +207,7 @@ impl Store {
             Some((page, pages)) if pages >= large_pages || !large_items => {
                 self.empty_page(page, now);
                 self.slabs.reassign_page(page, class);
-                self.stats.slabs_moved += 1;
+                self.written.stats.slabs_moved += 1;
                 true
             }
             _ => match self.clock_victim(large, now) {
@@ -258,7 +258,7 @@ impl Store {
         } else {
             self.slabs.reassign_page(page, (dst - 1) as usize);
         }
-        self.stats.slabs_moved += 1;
+        self.written.stats.slabs_moved += 1;
         Reassign::Moved
     }
 }

@@ -20,8 +20,14 @@ const MAX_LOAD: (usize, usize) = (7, 8);
 #[derive(Debug)]
 pub(crate) struct Index {
     slots: Vec<u64>,
-    len: usize,
+    /// Entries: on a cache line of its own, as writes change it and lookups never read it.
+    len: Counted,
 }
+
+/// A count kept off its neighbours' cache lines.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Counted(usize);
 
 fn entry(tag: u32, id: u32) -> u64 {
     (u64::from(tag) << 32) | u64::from(id + 1)
@@ -39,12 +45,12 @@ impl Index {
     pub(crate) fn new() -> Index {
         Index {
             slots: vec![0; MIN_CAPACITY],
-            len: 0,
+            len: Counted(0),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.len.0
     }
 
     /// Slots in the table.
@@ -100,7 +106,7 @@ impl Index {
 
     /// Add an entry (the key must not be present).
     pub(crate) fn insert(&mut self, tag: u32, id: u32) {
-        if (self.len + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
+        if (self.len.0 + 1) * MAX_LOAD.1 > self.slots.len() * MAX_LOAD.0 {
             self.grow();
         }
         let mut pos = self.home(tag);
@@ -108,11 +114,10 @@ impl Index {
             pos = self.after(pos);
         }
         self.slots[pos] = entry(tag, id);
-        self.len += 1;
+        self.len.0 += 1;
     }
 
     /// Point an existing entry at another chunk.
-    #[cfg(test)]
     pub(crate) fn replace_at(&mut self, pos: usize, id: u32) {
         let tag = tag_of(self.slots[pos]);
         self.slots[pos] = entry(tag, id);
@@ -121,7 +126,7 @@ impl Index {
     /// Remove the entry in slot `pos`, shifting back the entries that probed past it.
     pub(crate) fn remove_at(&mut self, mut pos: usize) {
         self.slots[pos] = 0;
-        self.len -= 1;
+        self.len.0 -= 1;
         let mut next = self.after(pos);
         while self.slots[next] != 0 {
             let home = self.home(tag_of(self.slots[next]));

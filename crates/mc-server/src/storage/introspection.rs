@@ -20,7 +20,7 @@ impl Store {
 
     /// Bytes used by stored items.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.written.bytes
     }
 
     /// Bytes taken from the system for items: slab pages and large items.
@@ -35,7 +35,7 @@ impl Store {
 
     /// The counters.
     pub fn stats(&self) -> StoreStats {
-        self.stats
+        self.written.stats
     }
 
     /// The latest CAS unique handed out.
@@ -45,7 +45,7 @@ impl Store {
 
     /// What the last key lookup of any command found (for `watch fetchers`).
     pub fn last_lookup(&self) -> Lookup {
-        self.last_lookup
+        self.written.last_lookup
     }
 
     /// Per-class figures: the slab classes with pages, then the large items if any.
@@ -60,7 +60,11 @@ impl Store {
                 id: i + 1,
                 large: i == large,
                 chunk_size: c.chunk_size,
-                chunks_per_page: self.slabs.page_size() / c.chunk_size,
+                chunks_per_page: if i == large {
+                    0
+                } else {
+                    self.slabs.chunks_per_page(i) as usize
+                },
                 pages: c.pages.len(),
                 items: c.items,
                 free_chunks: c.free_chunks,

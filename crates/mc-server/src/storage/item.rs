@@ -6,8 +6,10 @@
 //! ```
 //!
 //! 22 bytes of header, 26 when the client flags are not zero. There are no LRU links: eviction
-//! is a CLOCK sweep over each class's chunks (see `slab`), so a hit sets the
-//! [`REFERENCED`] bit in its own item instead of relinking two neighbours. Times are 32-bit
+//! is a CLOCK sweep over each class's chunks (see `slab`), so a hit sets the [`REFERENCED`]
+//! bit of its own item instead of relinking two neighbours. That bit and [`FETCHED`], the two
+//! things a read records, are not in the chunk but in a byte per chunk beside the page (the
+//! access bits, see `Slabs::access`): atomic, so that reads sharing a store can set them. Times are 32-bit
 //! seconds of the server clock, as in memcached. An item with a 16-byte key and a 32-byte value
 //! takes 70 bytes and lives in a 72-byte chunk (memcached 1.6 needs a 120-byte one).
 //!
@@ -28,7 +30,7 @@ const KEY_LEN: usize = 20;
 const STATE: usize = 21;
 const FLAGS: usize = HEADER;
 
-/// `state` bit: the item has been read since it was stored (`mg h`, `me fetch=`).
+/// Access bit: the item has been read since it was stored (`mg h`, `me fetch=`).
 pub(crate) const FETCHED: u8 = 1;
 /// `state` bit: a client won the right to recache this item (meta `W`/`Z` flags).
 pub const TOKEN_SENT: u8 = 2;
@@ -37,14 +39,14 @@ pub const STALE: u8 = 4;
 /// `state` bit: the chunk holds a linked item (free chunks have it clear), so a scan over a
 /// page's chunks can tell items from free space.
 pub(crate) const LINKED: u8 = 8;
-/// `state` bit: the item was used since the CLOCK hand last passed it, and gets a second
+/// Access bit: the item was used since the CLOCK hand last passed it, and gets a second
 /// chance when the hand comes back.
 pub(crate) const REFERENCED: u8 = 16;
 /// `state` bit: the item carries four bytes of client flags after the header.
 const HAS_FLAGS: u8 = 32;
 
 /// The state bits that describe the item to meta commands (the rest are the store's own).
-pub(crate) const META_BITS: u8 = FETCHED | TOKEN_SENT | STALE;
+pub(crate) const META_BITS: u8 = TOKEN_SENT | STALE;
 
 /// Total bytes an item needs in a chunk.
 pub(crate) fn size(key_len: usize, value_len: usize, flags: u32) -> usize {
@@ -201,7 +203,7 @@ mod tests {
             c.set_exptime(7);
             c.set_atime(9);
             let state = c.state();
-            c.set_state(state | FETCHED);
+            c.set_state(state | STALE);
             let c: &[u8] = c;
             assert_eq!(c.key(), b"key");
             assert_eq!(c.value(), b"value");
@@ -209,7 +211,7 @@ mod tests {
                 (c.cas(), c.exptime(), c.atime(), c.flags()),
                 (u64::MAX - 1, 7, 9, flags)
             );
-            assert_eq!(c.state() & (FETCHED | LINKED), FETCHED | LINKED);
+            assert_eq!(c.state() & (STALE | LINKED), STALE | LINKED);
             assert_eq!(c.total_size(), size(3, 5, flags));
         }
     }

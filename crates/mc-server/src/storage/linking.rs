@@ -4,6 +4,23 @@
 use super::*;
 
 impl Store {
+    /// An item's access bits ([`FETCHED`], [`REFERENCED`]).
+    pub(super) fn access_bits(&self, id: u32) -> u8 {
+        self.slabs.access(id).load(Ordering::Relaxed)
+    }
+
+    /// Record `bits` in an item's access bits; returns them as they were. Needs only shared
+    /// access to the store, and writes nothing when they are set already (so that hits on a
+    /// popular item do not pass its cache line from core to core).
+    pub(super) fn note_access(&self, id: u32, bits: u8) -> u8 {
+        let access = self.slabs.access(id);
+        let before = access.load(Ordering::Relaxed);
+        if before & bits != bits {
+            access.fetch_or(bits, Ordering::Relaxed);
+        }
+        before
+    }
+
     pub(super) fn counters_of(&mut self, id: u32) -> &mut ClassCounters {
         let class = self.slabs.class_of(id);
         &mut self.class_counters[class]
@@ -59,26 +76,26 @@ impl Store {
         self.apply_pending_flush(now);
         let tag = self.tag(key);
         let slabs = &self.slabs;
-        self.last_lookup = Lookup::Missed(Miss::NotFound);
+        self.written.last_lookup = Lookup::Missed(Miss::NotFound);
         let (slot, id) = self.index.find(tag, |id| slabs.chunk(id).key() == key)?;
         let chunk = self.slabs.chunk(id);
         if self.is_flushed(chunk) {
-            self.stats.get_flushed += 1;
-            self.last_lookup = Lookup::Missed(Miss::Flushed);
+            self.written.stats.get_flushed += 1;
+            self.written.last_lookup = Lookup::Missed(Miss::Flushed);
             self.unlink(slot, id);
             return None;
         }
         if Self::is_expired(chunk, now) {
-            if chunk.state() & FETCHED == 0 {
-                self.stats.expired_unfetched += 1;
+            if self.access_bits(id) & FETCHED == 0 {
+                self.written.stats.expired_unfetched += 1;
                 self.counters_of(id).expired_unfetched += 1;
             }
-            self.stats.get_expired += 1;
-            self.last_lookup = Lookup::Missed(Miss::Expired);
+            self.written.stats.get_expired += 1;
+            self.written.last_lookup = Lookup::Missed(Miss::Expired);
             self.unlink(slot, id);
             return None;
         }
-        self.last_lookup = Lookup::Found {
+        self.written.last_lookup = Lookup::Found {
             class: self.slabs.class_of(id),
             len: chunk.value_len(),
         };
@@ -88,10 +105,15 @@ impl Store {
     /// Remove an item from the index and its class, and free its chunk.
     pub(super) fn unlink(&mut self, slot: usize, id: u32) {
         self.index.remove_at(slot);
+        self.release(id);
+    }
+
+    /// Take an item out of its class and free its chunk, leaving its index entry to the caller.
+    fn release(&mut self, id: u32) {
         self.slabs.count_unlinked(id);
         let chunk = self.slabs.chunk(id);
         let (size, serial) = (chunk.total_size(), chunk.cas());
-        self.bytes -= size;
+        self.written.bytes -= size;
         let counters = self.counters_of(id);
         counters.mem_requested = counters.mem_requested.saturating_sub(size as u64);
         if let Some(sizes) = &mut self.sizes {
@@ -116,7 +138,7 @@ impl Store {
             id,
             hide_cas: !self.config.cas,
             class: self.slabs.class_of(id),
-            fetched: chunk.state() & FETCHED != 0,
+            fetched: self.access_bits(id) & FETCHED != 0,
             last_access: chunk.atime(),
         }
     }
@@ -130,20 +152,68 @@ impl Store {
         parts: &[&[u8]],
         now: u32,
     ) -> Result<(u32, u64), StoreStatus> {
+        self.link(key, flags, exptime, parts, now, None)
+    }
+
+    /// Replace the item in chunk `old` (index slot `slot`) by a new one for the same key,
+    /// unless the new one's expiry has already passed (see [`Store::link_stored`]). The old
+    /// chunk is freed first and its index entry pointed at the new chunk, which is most often
+    /// the same one: an overwrite neither evicts for room it already has nor rewrites the
+    /// index around the entry. Whatever the outcome, the old item is gone.
+    pub(super) fn relink(
+        &mut self,
+        slot: usize,
+        old: u32,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        parts: &[&[u8]],
+        now: u32,
+    ) -> Result<(Option<u32>, u64), StoreStatus> {
+        let value_len: usize = parts.iter().map(|p| p.len()).sum();
+        let expired = exptime != 0 && exptime <= now;
+        if expired || item::size(key.len(), value_len, flags) > self.config.max_item_size {
+            self.unlink(slot, old);
+            return self.link_stored(key, flags, exptime, parts, now);
+        }
+        self.release(old);
+        self.link(key, flags, exptime, parts, now, Some(old))
+            .map(|(id, cas)| (Some(id), cas))
+    }
+
+    /// Write a new item into a fresh chunk and link it; `replacing` names the freed chunk whose
+    /// index entry (still in the index) the new item takes over.
+    fn link(
+        &mut self,
+        key: &[u8],
+        flags: u32,
+        exptime: u32,
+        parts: &[&[u8]],
+        now: u32,
+        replacing: Option<u32>,
+    ) -> Result<(u32, u64), StoreStatus> {
         let value_len: usize = parts.iter().map(|p| p.len()).sum();
         let size = item::size(key.len(), value_len, flags);
         if size > self.config.max_item_size || key.len() > usize::from(u8::MAX) {
-            self.stats.store_too_large += 1;
+            self.written.stats.store_too_large += 1;
             return Err(StoreStatus::TooLarge);
         }
+        let tag = self.tag(key);
         let id = match self.allocate(size, now) {
             Alloc::Chunk(id) => id,
             Alloc::NoMemory => {
-                self.stats.store_no_memory += 1;
+                if let Some(old) = replacing {
+                    // Eviction may have moved the entry; it is found by its chunk id.
+                    if let Some((slot, _)) = self.index.find(tag, |c| c == old) {
+                        self.index.remove_at(slot);
+                    }
+                }
+                self.written.stats.store_no_memory += 1;
                 return Err(StoreStatus::NoMemory);
             }
         };
         let cas = self.next_cas();
+        self.slabs.access(id).store(0, Ordering::Relaxed);
         {
             let chunk = self.slabs.chunk_mut(id);
             chunk.init(key, value_len, flags);
@@ -157,11 +227,15 @@ impl Store {
                 at += part.len();
             }
         }
-        let tag = self.tag(key);
-        self.index.insert(tag, id);
+        // Eviction may have moved the old entry; it is found by its chunk id (which the new
+        // item may have taken: then the entry already points at it).
+        match replacing.and_then(|old| self.index.find(tag, |c| c == old)) {
+            Some((slot, _)) => self.index.replace_at(slot, id),
+            None => self.index.insert(tag, id),
+        }
         self.slabs.count_linked(id);
-        self.bytes += size;
-        self.stats.total_items += 1;
+        self.written.bytes += size;
+        self.written.stats.total_items += 1;
         let counters = self.counters_of(id);
         counters.cmd_set += 1;
         counters.mem_requested += size as u64;
@@ -183,7 +257,7 @@ impl Store {
         now: u32,
     ) -> Result<(Option<u32>, u64), StoreStatus> {
         if exptime != 0 && exptime <= now {
-            self.stats.total_items += 1;
+            self.written.stats.total_items += 1;
             return Ok((None, self.next_cas()));
         }
         self.link_new(key, flags, exptime, parts, now)

@@ -56,11 +56,11 @@ impl Store {
         now: u32,
     ) -> DeleteStatus {
         let Some((_, id)) = self.lookup(key, now) else {
-            self.stats.delete_misses += 1;
+            self.written.stats.delete_misses += 1;
             return DeleteStatus::NotFound;
         };
         if cas.is_some_and(|c| c != self.visible_cas(self.slabs.chunk(id))) {
-            self.stats.delete_misses += 1;
+            self.written.stats.delete_misses += 1;
             return DeleteStatus::Exists;
         }
         let new_cas = self.next_cas();

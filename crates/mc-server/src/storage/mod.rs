@@ -34,6 +34,7 @@ mod store_types;
 mod tuning;
 mod walk;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ahash::RandomState;
@@ -47,7 +48,7 @@ pub use self::store_counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BU
 pub use self::store_pool::StorePool;
 pub use self::store_types::{
     item_header_len, Access, ArithStatus, ClassStats, DeleteStatus, Evicted, Item, ItemHandle,
-    Lookup, Miss, Reassign, ScanCursor, StoreConfig, StoreStatus, Write,
+    Lookup, Miss, Read, Reassign, ScanCursor, StoreConfig, StoreStatus, Write,
 };
 
 use self::slab::Slabs;
@@ -70,17 +71,27 @@ pub struct Store {
     /// A delayed `flush_all` takes effect at this server time.
     flush_at: Option<u32>,
     config: StoreConfig,
-    bytes: usize,
-    stats: StoreStats,
+    /// What writes change on every operation, on cache lines of its own (see [`Written`]).
+    written: Written,
     /// Counters per class, indexed like the slab classes.
     class_counters: Vec<ClassCounters>,
-    /// What the last lookup found.
-    last_lookup: Lookup,
     /// The `stats sizes` histogram, when tracking is on (`track_sizes`, `stats sizes_enable`).
     sizes: Option<SizeHistogram>,
     /// Evictions not yet taken by [`Store::take_evictions`], when recording is on (someone
     /// watches evictions). Bounded: see [`EVICTION_LOG`].
     evictions_log: Vec<Evicted>,
+}
+
+/// The store's fields that writes change on every operation, kept off the cache lines that
+/// readers sharing the store read on every lookup (the index, the page table, the
+/// configuration): a write by one thread then does not evict what the others are reading.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Written {
+    bytes: usize,
+    stats: StoreStats,
+    /// What the last lookup found.
+    last_lookup: Lookup,
 }
 
 /// Evictions kept for a watcher between two commands; more are counted as skipped by the
@@ -109,7 +120,11 @@ impl Store {
         let classes = slabs.classes().len();
         Store {
             class_counters: vec![ClassCounters::default(); classes],
-            last_lookup: Lookup::Missed(Miss::NotFound),
+            written: Written {
+                bytes: 0,
+                stats: StoreStats::default(),
+                last_lookup: Lookup::Missed(Miss::NotFound),
+            },
             sizes: None,
             evictions_log: Vec::new(),
             slabs,
@@ -118,8 +133,6 @@ impl Store {
             oldest_cas: 0,
             flush_at: None,
             config,
-            bytes: 0,
-            stats: StoreStats::default(),
         }
     }
 }

@@ -10,37 +10,63 @@ impl Store {
         Some(self.item_at(id))
     }
 
+    /// Read an item with shared access to the store, alongside other readers: a hit records
+    /// itself in the item's access bits (atomic), and a miss of an absent key changes nothing.
+    /// Anything else that needs a change (a dead item to unlink, a flush falling due, an expiry
+    /// to set, a last-access time from an earlier second) answers [`Read::NeedsWrite`]: the
+    /// caller repeats the read with [`Store::get`] and exclusive access. The caller counts the
+    /// hits and misses it gets here ([`Store::get`] counts its own).
+    pub fn read(&self, key: &[u8], now: u32, access: Access) -> Read<'_> {
+        if access.touch.is_some() || self.flush_at.is_some_and(|at| now >= at) {
+            return Read::NeedsWrite;
+        }
+        let tag = self.tag(key);
+        let slabs = &self.slabs;
+        let Some((_, id)) = self.index.find(tag, |id| slabs.chunk(id).key() == key) else {
+            return Read::Miss;
+        };
+        let chunk = self.slabs.chunk(id);
+        if chunk.atime() != now || self.is_flushed(chunk) || Self::is_expired(chunk, now) {
+            return Read::NeedsWrite;
+        }
+        let used = if access.bump { REFERENCED } else { 0 };
+        let before = self.note_access(id, FETCHED | used);
+        Read::Hit(Item {
+            fetched: before & FETCHED != 0,
+            ..self.item_at(id)
+        })
+    }
+
     /// Read an item, applying `access`. Returns the item as it was before this access marked it
     /// fetched (so `fetched()` tells whether an earlier read happened).
     pub fn get(&mut self, key: &[u8], now: u32, access: Access) -> Option<Item<'_>> {
         let Some((_, id)) = self.lookup(key, now) else {
             if access.count_get {
-                self.stats.get_misses += 1;
+                self.written.stats.get_misses += 1;
             }
             if access.count_touch {
-                self.stats.touch_misses += 1;
+                self.written.stats.touch_misses += 1;
             }
             return None;
         };
         if access.count_get {
-            self.stats.get_hits += 1;
+            self.written.stats.get_hits += 1;
             self.counters_of(id).get_hits += 1;
         }
         if access.count_touch {
-            self.stats.touch_hits += 1;
+            self.written.stats.touch_hits += 1;
             self.counters_of(id).touch_hits += 1;
         }
+        let used = if access.bump { REFERENCED } else { 0 };
+        let before = self.note_access(id, FETCHED | used);
         let chunk = self.slabs.chunk_mut(id);
-        let state = chunk.state();
         let last_access = chunk.atime();
         if let Some(exptime) = access.touch {
             chunk.set_exptime(exptime);
         }
         chunk.set_atime(now);
-        let used = if access.bump { REFERENCED } else { 0 };
-        chunk.set_state(state | FETCHED | used);
         Some(Item {
-            fetched: state & FETCHED != 0,
+            fetched: before & FETCHED != 0,
             last_access,
             ..self.item_at(id)
         })
@@ -68,13 +94,13 @@ impl Store {
         let old = self.lookup(key, now);
         if command == StoreCommand::Cas {
             match old {
-                None => self.stats.cas_misses += 1,
+                None => self.written.stats.cas_misses += 1,
                 Some((_, id)) if self.visible_cas(self.slabs.chunk(id)) == cas => {
-                    self.stats.cas_hits += 1;
+                    self.written.stats.cas_hits += 1;
                     self.counters_of(id).cas_hits += 1;
                 }
                 Some((_, id)) => {
-                    self.stats.cas_badval += 1;
+                    self.written.stats.cas_badval += 1;
                     self.counters_of(id).cas_badval += 1;
                 }
             }
@@ -93,7 +119,7 @@ impl Store {
         match command {
             StoreCommand::Add => {
                 // memcached refreshes the existing item's LRU position on a failed add.
-                self.mark_id(old_id, REFERENCED);
+                self.note_access(old_id, REFERENCED);
                 StoreStatus::NotStored
             }
             StoreCommand::Cas if invalidate && cas != 0 && cas < old_cas => {
@@ -122,8 +148,7 @@ impl Store {
                 stored(self.link_stored(key, old_flags, old_exptime, &parts, now))
             }
             StoreCommand::Set | StoreCommand::Replace | StoreCommand::Cas => {
-                self.unlink(old_slot, old_id);
-                stored(self.link_stored(key, flags, exptime, &[value], now))
+                stored(self.relink(old_slot, old_id, key, flags, exptime, &[value], now))
             }
         }
     }
@@ -138,17 +163,17 @@ impl Store {
     pub fn delete(&mut self, key: &[u8], cas: Option<u64>, now: u32) -> DeleteStatus {
         match self.lookup(key, now) {
             Some((_, id)) if cas.is_some_and(|c| c != self.visible_cas(self.slabs.chunk(id))) => {
-                self.stats.delete_misses += 1;
+                self.written.stats.delete_misses += 1;
                 DeleteStatus::Exists
             }
             Some((slot, id)) => {
-                self.stats.delete_hits += 1;
+                self.written.stats.delete_hits += 1;
                 self.counters_of(id).delete_hits += 1;
                 self.unlink(slot, id);
                 DeleteStatus::Deleted
             }
             None => {
-                self.stats.delete_misses += 1;
+                self.written.stats.delete_misses += 1;
                 DeleteStatus::NotFound
             }
         }
@@ -177,9 +202,9 @@ impl Store {
     ) -> ArithStatus {
         let Some((_, id)) = self.lookup(key, now) else {
             if incr {
-                self.stats.incr_misses += 1;
+                self.written.stats.incr_misses += 1;
             } else {
-                self.stats.decr_misses += 1;
+                self.written.stats.decr_misses += 1;
             }
             return ArithStatus::NotFound;
         };
@@ -195,10 +220,10 @@ impl Store {
             current.saturating_sub(delta)
         };
         if incr {
-            self.stats.incr_hits += 1;
+            self.written.stats.incr_hits += 1;
             self.counters_of(id).incr_hits += 1;
         } else {
-            self.stats.decr_hits += 1;
+            self.written.stats.decr_hits += 1;
             self.counters_of(id).decr_hits += 1;
         }
         let chunk = self.slabs.chunk(id);
@@ -206,11 +231,10 @@ impl Store {
         let digits = digits.format(value).as_bytes();
         if digits.len() <= chunk.value_len() {
             let cas = self.next_cas();
+            self.note_access(id, REFERENCED);
             let chunk = self.slabs.chunk_mut(id);
             chunk.set_cas(cas);
             chunk.set_atime(now);
-            let state = chunk.state();
-            chunk.set_state(state | REFERENCED);
             let stored = chunk.value_mut();
             stored[..digits.len()].copy_from_slice(digits);
             stored[digits.len()..].fill(b' ');

@@ -16,6 +16,7 @@
 //! items. The top bit is reserved for large items, which bounds page memory to
 //! [`MAX_PAGE_BYTES`]; the server refuses a larger `-m`.
 
+use std::sync::atomic::AtomicU8;
 use std::sync::Arc;
 
 use super::item::{ItemRead, ItemWrite, LINKED};
@@ -137,6 +138,11 @@ fn chunk_sizes(config: &super::StoreConfig) -> Vec<usize> {
     sizes
 }
 
+/// `n` clear access bytes.
+fn access_bits(n: usize) -> Box<[AtomicU8]> {
+    (0..n).map(|_| AtomicU8::new(0)).collect()
+}
+
 /// The page size `config` asks for, within [`MIN_PAGE_SIZE`] and [`PAGE_SIZE`].
 fn page_size(config: &super::StoreConfig) -> usize {
     config.page_size.clamp(MIN_PAGE_SIZE, PAGE_SIZE)
@@ -150,39 +156,50 @@ pub(crate) struct Slabs {
     /// Bytes per page.
     page_size: usize,
     pages: Vec<Box<[u8]>>,
+    /// Each page's access bits, a byte per chunk (see [`Slabs::access`]).
+    access: Vec<Box<[AtomicU8]>>,
     /// Which class owns each page ([`NO_CLASS`] once its memory was given back).
     page_class: Vec<u8>,
     /// Pages whose memory was given back, to be taken again before new ones.
     released_pages: Vec<u32>,
     /// Large items by number; an empty slot is free.
     large: Vec<Box<[u8]>>,
+    /// The large items' access bits.
+    large_access: Vec<AtomicU8>,
     /// Free numbers in `large`.
     large_free: Vec<u32>,
     /// Bytes held by large items.
     large_bytes: usize,
     /// The slab classes, then the large items' class.
     classes: Vec<Class>,
+    /// Each class's chunk size, apart from the classes' state that writes change: a lookup
+    /// reads it to find a chunk, and a write elsewhere in the class does not evict it.
+    chunk_sizes: Box<[usize]>,
 }
 
 impl Slabs {
     /// Empty slabs for `config`, taking memory from `pool`.
     pub(crate) fn new(config: &super::StoreConfig, pool: Arc<StorePool>) -> Slabs {
-        let classes = chunk_sizes(config)
+        let classes: Vec<Class> = chunk_sizes(config)
             .into_iter()
             .map(Class::new)
             // Large items have no chunk size of their own.
             .chain(std::iter::once(Class::new(usize::MAX)))
             .collect();
+        let sizes = classes.iter().map(|c| c.chunk_size).collect();
         Slabs {
             pool,
             page_size: page_size(config),
             pages: Vec::new(),
+            access: Vec::new(),
             page_class: Vec::new(),
             released_pages: Vec::new(),
             large: Vec::new(),
+            large_access: Vec::new(),
             large_free: Vec::new(),
             large_bytes: 0,
             classes,
+            chunk_sizes: sizes,
         }
     }
 
@@ -203,6 +220,12 @@ impl Slabs {
     /// Bytes held by pages and large items: what counts against the budget.
     pub(crate) fn used_bytes(&self) -> usize {
         self.pages_used() * self.page_size + self.large_bytes
+    }
+
+    /// Chunks in a page of slab class `class`. A page's budget pays for its chunks and their
+    /// access bits (a byte each): `page_size / (chunk_size + 1)` of them.
+    pub(crate) fn chunks_per_page(&self, class: usize) -> u32 {
+        (self.page_size / self.chunk_sizes[class].saturating_add(1)) as u32
     }
 
     /// Bytes held by large items.
@@ -242,7 +265,7 @@ impl Slabs {
     fn page_range(&self, id: u32) -> (usize, std::ops::Range<usize>) {
         let page = (id >> page_shift()) as usize;
         let slot = (id & ((1 << page_shift()) - 1)) as usize;
-        let size = self.classes[usize::from(self.page_class[page])].chunk_size;
+        let size = self.chunk_sizes[usize::from(self.page_class[page])];
         (page, slot * size..(slot + 1) * size)
     }
 
@@ -252,6 +275,18 @@ impl Slabs {
         }
         let (page, range) = self.page_range(id);
         &self.pages[page][range]
+    }
+
+    /// A chunk's access bits ([`FETCHED`](super::item::FETCHED),
+    /// [`REFERENCED`](super::item::REFERENCED)): what a read records. Atomic (relaxed: they
+    /// order nothing), so that readers sharing the store set them without exclusive access.
+    pub(crate) fn access(&self, id: u32) -> &AtomicU8 {
+        if id & LARGE != 0 {
+            return &self.large_access[(id & !LARGE) as usize];
+        }
+        let page = (id >> page_shift()) as usize;
+        let slot = (id & ((1 << page_shift()) - 1)) as usize;
+        &self.access[page][slot]
     }
 
     pub(crate) fn chunk_mut(&mut self, id: u32) -> &mut [u8] {
@@ -269,6 +304,7 @@ impl Slabs {
         if class == self.large_class() {
             return self.alloc_large(size);
         }
+        let per_page = self.chunks_per_page(class);
         let c = &mut self.classes[class];
         if c.free != NIL {
             let id = c.free;
@@ -277,7 +313,6 @@ impl Slabs {
             self.classes[class].free = next;
             return Some(id);
         }
-        let per_page = (self.page_size / c.chunk_size) as u32;
         if let Some((page, slot)) = c.carving {
             c.carving = (slot + 1 < per_page).then_some((page, slot + 1));
             return Some(page << page_shift() | slot);
@@ -300,6 +335,7 @@ impl Slabs {
             }
             None => {
                 self.large.push(memory);
+                self.large_access.push(AtomicU8::new(0));
                 (self.large.len() - 1) as u32
             }
         };
@@ -313,17 +349,20 @@ impl Slabs {
         if !self.pool.reserve(self.page_size) {
             return None;
         }
+        let chunks = self.chunks_per_page(class) as usize;
         // calloc-backed: the kernel hands out zero pages lazily, so RSS grows with use, and
         // every chunk of a new page starts with its state byte clear (not linked).
-        let memory = vec![0u8; self.page_size].into_boxed_slice();
+        let memory = vec![0u8; chunks * self.chunk_sizes[class]].into_boxed_slice();
         let page = match self.released_pages.pop() {
             Some(page) => {
                 self.pages[page as usize] = memory;
+                self.access[page as usize] = access_bits(chunks);
                 self.page_class[page as usize] = class as u8;
                 page
             }
             None => {
                 self.pages.push(memory);
+                self.access.push(access_bits(chunks));
                 self.page_class.push(class as u8);
                 (self.pages.len() - 1) as u32
             }
@@ -394,7 +433,7 @@ impl Slabs {
                     (!self.large[n].is_empty()).then(|| (LARGE | n as u32, ((n + 1) % count, 0)))
                 });
         }
-        let per_page = (self.page_size / c.chunk_size) as u32;
+        let per_page = self.chunks_per_page(class);
         let pages = c.pages.len();
         let (mut index, mut slot) = c.hand;
         if index >= pages {
@@ -420,7 +459,7 @@ impl Slabs {
         if class == NO_CLASS {
             return Vec::new();
         }
-        let per_page = (self.page_size / self.classes[usize::from(class)].chunk_size) as u32;
+        let per_page = self.chunks_per_page(usize::from(class));
         (0..per_page)
             .map(|slot| page << page_shift() | slot)
             .filter(|&id| self.chunk(id).state() & LINKED != 0)
@@ -462,7 +501,12 @@ impl Slabs {
         // Hand the page out through the free list of its new class. Chunk boundaries move,
         // so every new chunk's state byte is cleared: a scan must not take old item bytes for
         // a linked item.
-        let per_page = (self.page_size / self.classes[to].chunk_size) as u32;
+        let per_page = self.chunks_per_page(to);
+        // The page is cut anew: memory for its chunks of the new size and their access bits,
+        // within the page's share of the budget as before.
+        self.pages[page as usize] =
+            vec![0u8; per_page as usize * self.chunk_sizes[to]].into_boxed_slice();
+        self.access[page as usize] = access_bits(per_page as usize);
         for slot in (0..per_page).rev() {
             let id = page << page_shift() | slot;
             let head = self.classes[to].free;
@@ -477,6 +521,7 @@ impl Slabs {
         self.detach_page(page);
         self.page_class[page as usize] = NO_CLASS;
         self.pages[page as usize] = Box::default();
+        self.access[page as usize] = Box::default();
         self.released_pages.push(page);
         self.pool.release(self.page_size);
     }
@@ -491,10 +536,7 @@ impl Slabs {
         let class = *self.page_class.get(page as usize)?;
         (class != NO_CLASS).then(|| {
             let class = usize::from(class);
-            (
-                class,
-                (self.page_size / self.classes[class].chunk_size) as u32,
-            )
+            (class, self.chunks_per_page(class))
         })
     }
 

@@ -302,6 +302,17 @@ impl ClassStats {
     }
 }
 
+/// The outcome of [`Store::read`](super::Store::read).
+#[derive(Debug, Clone, Copy)]
+pub enum Read<'a> {
+    /// Found, and nothing about the item needed to change.
+    Hit(Item<'a>),
+    /// No such key.
+    Miss,
+    /// The read must be done again with exclusive access ([`Store::get`](super::Store::get)).
+    NeedsWrite,
+}
+
 /// What a read does to the item besides returning it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Access {

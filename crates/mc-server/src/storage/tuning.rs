@@ -6,7 +6,7 @@ use super::*;
 impl Store {
     /// Zero the counters (`stats reset`).
     pub fn reset_stats(&mut self) {
-        self.stats = StoreStats::default();
+        self.written.stats = StoreStats::default();
         for class in &mut self.class_counters {
             class.reset();
         }

@@ -51,16 +51,16 @@ impl Store {
                 return;
             }
             *seen += 1;
-            store.stats.crawler_items_checked += 1;
+            store.written.stats.crawler_items_checked += 1;
             store.class_counters[class].crawler_items_checked += 1;
             let chunk = store.slabs.chunk(id);
             let expired = Self::is_expired(chunk, now);
             if expired || store.is_flushed(chunk) {
-                if expired && chunk.state() & FETCHED == 0 {
-                    store.stats.expired_unfetched += 1;
+                if expired && store.access_bits(id) & FETCHED == 0 {
+                    store.written.stats.expired_unfetched += 1;
                     store.class_counters[class].expired_unfetched += 1;
                 }
-                store.stats.crawler_reclaimed += 1;
+                store.written.stats.crawler_reclaimed += 1;
                 store.class_counters[class].crawler_reclaimed += 1;
                 store.unlink_id(id);
             }
