@@ -155,15 +155,14 @@ impl Store {
         self.link(key, flags, exptime, parts, now, None)
     }
 
-    /// Replace the item in chunk `old` (index slot `slot`) by a new one for the same key,
+    /// Replace the item found at index slot `slot`, chunk `old`, by a new one for the same key,
     /// unless the new one's expiry has already passed (see [`Store::link_stored`]). The old
     /// chunk is freed first and its index entry pointed at the new chunk, which is most often
     /// the same one: an overwrite neither evicts for room it already has nor rewrites the
     /// index around the entry. Whatever the outcome, the old item is gone.
     pub(super) fn relink(
         &mut self,
-        slot: usize,
-        old: u32,
+        (slot, old): (usize, u32),
         key: &[u8],
         flags: u32,
         exptime: u32,
