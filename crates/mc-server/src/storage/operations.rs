@@ -148,7 +148,7 @@ impl Store {
                 stored(self.link_stored(key, old_flags, old_exptime, &parts, now))
             }
             StoreCommand::Set | StoreCommand::Replace | StoreCommand::Cas => {
-                stored(self.relink(old_slot, old_id, key, flags, exptime, &[value], now))
+                stored(self.relink((old_slot, old_id), key, flags, exptime, &[value], now))
             }
         }
     }
