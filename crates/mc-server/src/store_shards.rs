@@ -369,6 +369,11 @@ impl StoreShards {
         self.sum(Store::len)
     }
 
+    /// True when no item is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Bytes of the stored items.
     pub fn bytes(&self) -> usize {
         self.sum(Store::bytes)
