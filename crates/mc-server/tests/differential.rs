@@ -187,6 +187,9 @@ impl Peer {
     }
 }
 
+/// memcached's refusal to count on a value that is not a number.
+const NON_NUMERIC: &str = "CLIENT_ERROR cannot increment or decrement non-numeric value";
+
 /// Hide what legitimately differs between the servers: CAS uniques, and the spelling of a
 /// counter that shrank. memcached rewrites a shrinking counter in place, padded with spaces
 /// (`100` decr 1 is `99 `), but only when no other thread holds the item at that instant; its
@@ -264,11 +267,35 @@ fn random_sessions_answer_like_memcached() {
     let mut theirs = Peer::connect(memcached.addr);
     let mut ours = Peer::connect(server.local_addr().expect("tcp address"));
     let mut history = Vec::new();
+    let mut memcached_strchr_misreads = 0;
     for i in 0..ops {
         let op = generate(&mut rng);
-        let expected = theirs.send(&op);
+        let mut expected = theirs.send(&op);
         let got = ours.send(&op);
         history.push(op.text.clone());
+        let counter_op = op.text.starts_with("incr")
+            || op.text.starts_with("decr")
+            || op.text.starts_with("ma ");
+        if counter_op && expected.contains(NON_NUMERIC) && !got.contains(NON_NUMERIC) {
+            // memcached 1.6.18 checks a number of 2^63 or more for a minus sign with `strchr`
+            // from the start of the value, which reads on past the value's end into whatever
+            // the slab chunk holds next: a stored `18446744073709551610` is sometimes said to be
+            // non-numeric. Its own value tells that defect apart from a real difference.
+            if let Some(key) = op.text.split(' ').nth(1) {
+                let stored = theirs.send(&Op {
+                    text: format!("mg {} v\r\n", key.trim_end()),
+                    cas_key: None,
+                });
+                let number = stored
+                    .split("\r\n")
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok());
+                if number.is_some_and(|n| n >= 1 << 63) {
+                    memcached_strchr_misreads += 1;
+                    expected = got.clone();
+                }
+            }
+        }
         // memcached rewrites a counter in place only when no other thread holds the item at
         // that instant, and otherwise replaces the item (dropping its padding and its stale
         // mark): after counter operations the two servers may legitimately hold different
@@ -305,7 +332,10 @@ fn random_sessions_answer_like_memcached() {
             );
         }
     }
-    println!("{ops} operations answered identically");
+    println!(
+        "{ops} operations answered identically \
+         ({memcached_strchr_misreads} misreads of a large number by memcached set aside)"
+    );
 }
 
 /// Tokens of a meta answer, with `t<seconds>` kept as a number (the two servers' clocks may
@@ -372,4 +402,30 @@ fn meta_get_applies_its_flags_in_order_as_memcached() {
             }
         }
     }
+}
+
+#[test]
+fn meta_set_with_an_unknown_mode_is_refused_and_its_data_swallowed_as_memcached() {
+    let Some(memcached) = Memcached::start() else {
+        return;
+    };
+    let ours = RunningServer::start(Config::ephemeral()).expect("mc-server");
+    let addr = ours.local_addr().expect("addr");
+    // The data line must be swallowed, not read as a command; `q` silences the refusal.
+    let script: &[&[u8]] = &[
+        b"ms k 5 MX\r\nhello\r\nmg k v\r\n",
+        b"ms k 5 MX q\r\nhello\r\nmg k v\r\n",
+        b"ms k 20 MX k O9\r\n18446744073709551610\r\nget k\r\n",
+    ];
+    for step in script {
+        let (theirs, _) = memcached.exchange(step);
+        let (mine, _) = mc_testkit::exchange(addr, step);
+        assert_eq!(
+            String::from_utf8_lossy(&theirs),
+            String::from_utf8_lossy(&mine),
+            "{:?}",
+            String::from_utf8_lossy(step)
+        );
+    }
+    ours.shutdown();
 }
