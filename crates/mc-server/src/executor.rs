@@ -26,8 +26,8 @@ use crate::client_state::ClientState;
 use crate::commands::{self, Budget, Control, Ctx, Progress, Resume};
 use crate::config::{Auth, Protocol as Binding};
 use crate::environment::Environment;
-use crate::server_counters::CommandStats;
 use crate::server_counters::ConnectionStats;
+use crate::server_counters::{CommandStats, ReadCounts};
 use crate::storage::{Lookup, Miss};
 use crate::store_shards::StoreShards;
 use crate::verbose_log::VerboseLog;
@@ -126,6 +126,9 @@ pub(crate) struct Executor {
     since_read: u32,
     /// `-vv` lines gathered during a slice, printed after it.
     verbose: VerboseLog,
+    /// The gets a slice answered with shared access, added to the thread's counts when it
+    /// ends (kept between slices for its memory).
+    reads: ReadCounts,
 }
 
 impl Executor {
@@ -140,6 +143,7 @@ impl Executor {
             client,
             since_read: 0,
             verbose: VerboseLog::default(),
+            reads: ReadCounts::default(),
         }
     }
 
@@ -305,10 +309,16 @@ impl Executor {
         out: &mut BytesMut,
     ) -> SliceEnd {
         let mut counters = CommandStats::default();
-        let end = self.run_commands(store, &mut counters, env, out);
-        if counters != CommandStats::default() {
-            store.counters().merge(&counters);
+        let mut reads = std::mem::take(&mut self.reads);
+        let end = self.run_commands(store, &mut counters, &mut reads, env, out);
+        if counters != CommandStats::default() || !reads.is_empty() {
+            let mut thread = store.counters();
+            thread.commands.merge(&counters);
+            thread.reads.merge(&reads);
+            drop(thread);
+            reads.clear();
         }
+        self.reads = reads;
         end
     }
 
@@ -316,6 +326,7 @@ impl Executor {
         &mut self,
         store: &StoreShards,
         counters: &mut CommandStats,
+        reads: &mut ReadCounts,
         env: &Environment,
         out: &mut BytesMut,
     ) -> SliceEnd {
@@ -325,6 +336,7 @@ impl Executor {
         let mut ctx = Ctx {
             store,
             counters,
+            reads,
             client: &mut self.client,
             now: env.clock.now(),
             env,

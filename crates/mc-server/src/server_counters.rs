@@ -106,6 +106,63 @@ pub struct CommandStats {
     pub cmd_meta: u64,
 }
 
+/// Gets answered with shared access to their shard ([`crate::storage::Store::read`]), which
+/// cannot count in the shard: they are counted per thread, as memcached counts per thread, and
+/// `stats` adds them to the store's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadCounts {
+    /// Hits.
+    pub get_hits: u64,
+    /// Misses.
+    pub get_misses: u64,
+    /// Hits per slab class (0-based), as far as a class had one.
+    pub class_get_hits: Vec<u64>,
+}
+
+impl ReadCounts {
+    /// Count a hit on an item of `class`.
+    pub fn hit(&mut self, class: usize) {
+        self.get_hits += 1;
+        if self.class_get_hits.len() <= class {
+            self.class_get_hits.resize(class + 1, 0);
+        }
+        self.class_get_hits[class] += 1;
+    }
+
+    /// Add another tally.
+    pub fn merge(&mut self, other: &ReadCounts) {
+        self.get_hits += other.get_hits;
+        self.get_misses += other.get_misses;
+        if self.class_get_hits.len() < other.class_get_hits.len() {
+            self.class_get_hits.resize(other.class_get_hits.len(), 0);
+        }
+        for (mine, theirs) in self.class_get_hits.iter_mut().zip(&other.class_get_hits) {
+            *mine += theirs;
+        }
+    }
+
+    /// True when nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.get_hits == 0 && self.get_misses == 0
+    }
+
+    /// Zero the counts, keeping the memory.
+    pub fn clear(&mut self) {
+        self.get_hits = 0;
+        self.get_misses = 0;
+        self.class_get_hits.iter_mut().for_each(|n| *n = 0);
+    }
+}
+
+/// What a worker thread counts: its commands and its shared reads.
+#[derive(Debug, Default)]
+pub struct ThreadCounts {
+    /// Command counters.
+    pub commands: CommandStats,
+    /// Gets answered with shared access.
+    pub reads: ReadCounts,
+}
+
 impl CommandStats {
     /// Add another thread's counters.
     pub fn merge(&mut self, other: &CommandStats) {

@@ -25,7 +25,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::prefix_stats::PrefixStats;
-use crate::server_counters::CommandStats;
+use crate::server_counters::{CommandStats, ReadCounts, ThreadCounts};
 use crate::storage::{
     ClassStats, Evicted, Item, Reassign, ScanCursor, SizeHistogram, Store, StoreConfig, StorePool,
     StoreStats, MAX_PAGE_BYTES, MIN_PAGE_SIZE, PAGE_SIZE,
@@ -69,7 +69,7 @@ pub struct StoreShards {
     pool: Arc<StorePool>,
     /// Slab classes (the same in every shard).
     class_count: usize,
-    counters: Box<[Padded<Mutex<CommandStats>>]>,
+    counters: Box<[Padded<Mutex<ThreadCounts>>]>,
     /// Per-prefix counts (`stats detail`), taken only while detail is on.
     prefixes: Mutex<PrefixStats>,
 }
@@ -312,9 +312,9 @@ impl StoreShards {
         })
     }
 
-    /// This thread's command counters, locked (no other thread counts into them, unless more
-    /// threads count than there are stripes).
-    pub(crate) fn counters(&self) -> MutexGuard<'_, CommandStats> {
+    /// This thread's counters, locked (no other thread counts into them, unless more threads
+    /// count than there are stripes).
+    pub(crate) fn counters(&self) -> MutexGuard<'_, ThreadCounts> {
         self.counters[this_threads_stripe()].0.lock()
     }
 
@@ -322,7 +322,16 @@ impl StoreShards {
     pub(crate) fn command_stats(&self) -> CommandStats {
         let mut total = CommandStats::default();
         for stripe in self.counters.iter() {
-            total.merge(&stripe.0.lock());
+            total.merge(&stripe.0.lock().commands);
+        }
+        total
+    }
+
+    /// The shared reads every thread counted, added up.
+    fn read_counts(&self) -> ReadCounts {
+        let mut total = ReadCounts::default();
+        for stripe in self.counters.iter() {
+            total.merge(&stripe.0.lock().reads);
         }
         total
     }
@@ -342,10 +351,14 @@ impl StoreShards {
         self.class_count
     }
 
-    /// The store counters of every shard, added up.
+    /// The store counters of every shard, added up, with the gets the threads answered with
+    /// shared access.
     pub fn stats(&self) -> StoreStats {
         let mut total = StoreStats::default();
         self.each(|store| total.merge(&store.stats()));
+        let reads = self.read_counts();
+        total.get_hits += reads.get_hits;
+        total.get_misses += reads.get_misses;
         total
     }
 
@@ -360,6 +373,11 @@ impl StoreShards {
                 }
             }
         });
+        let reads = self.read_counts();
+        for class in &mut classes {
+            let hits = reads.class_get_hits.get(class.id - 1).copied();
+            class.counters.get_hits += hits.unwrap_or(0);
+        }
         classes.sort_by_key(|c| c.id);
         classes
     }
@@ -441,7 +459,7 @@ impl StoreShards {
     pub(crate) fn reset_stats(&self) {
         self.each(Store::reset_stats);
         for stripe in self.counters.iter() {
-            *stripe.0.lock() = CommandStats::default();
+            *stripe.0.lock() = ThreadCounts::default();
         }
         self.prefixes.lock().clear();
     }

@@ -4,11 +4,16 @@
 //! up to `-I`: its answer is produced key by key, and the command pauses whenever the slice's
 //! budget is spent, keeping the keys not yet answered. Each key is answered from the item as it
 //! is when its turn comes, as memcached does.
+//!
+//! A key is first looked up with its shard shared with other readers
+//! ([`Store::read`](crate::storage::Store::read)); only
+//! when the read must change something (a dead item to unlink, an expiry to set, a last-access
+//! time to move on) is it done again with the shard to itself.
 
 use mc_proto::{encode_value, Get, Response};
 
 use super::{Control, Ctx, Progress, Resume};
-use crate::storage::Access;
+use crate::storage::{Access, Lookup, Miss, Read};
 
 pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
     let touch = request.command.touches();
@@ -32,18 +37,44 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
             ctx.counters.cmd_get += 1;
         }
         // The shard is locked for this key's lookup and the copy of its value only.
-        let mut shard = ctx.store.for_key(key);
-        if let Some(item) = shard.get(key, ctx.now, access) {
-            encode_value(
-                ctx.out,
-                key,
-                item.flags(),
-                with_cas.then(|| item.cas()),
-                item.value(),
-            );
+        let store = ctx.store;
+        let shared = store.read_key(key);
+        match shared.read(key, ctx.now, access) {
+            Read::Hit(item) => {
+                encode_value(
+                    ctx.out,
+                    key,
+                    item.flags(),
+                    with_cas.then(|| item.cas()),
+                    item.value(),
+                );
+                if access.count_get {
+                    ctx.reads.hit(item.class());
+                }
+                ctx.lookup = Lookup::Found {
+                    class: item.class(),
+                    len: item.value().len(),
+                };
+            }
+            Read::Miss => {
+                ctx.reads.get_misses += u64::from(access.count_get);
+                ctx.lookup = Lookup::Missed(Miss::NotFound);
+            }
+            Read::NeedsWrite => {
+                drop(shared);
+                let mut shard = store.for_key(key);
+                if let Some(item) = shard.get(key, ctx.now, access) {
+                    encode_value(
+                        ctx.out,
+                        key,
+                        item.flags(),
+                        with_cas.then(|| item.cas()),
+                        item.value(),
+                    );
+                }
+                ctx.lookup = shard.last_lookup();
+            }
         }
-        ctx.lookup = shard.last_lookup();
-        drop(shard);
         ctx.observe_get(key);
     }
     if let Some(start) = answered {

@@ -29,7 +29,7 @@ use mc_proto::{Request, RequestError, RequestErrorKind, Response, ServerMessage}
 
 use crate::client_state::ClientState;
 use crate::environment::Environment;
-use crate::server_counters::CommandStats;
+use crate::server_counters::{CommandStats, ReadCounts};
 use crate::storage::{Lookup, Store};
 use crate::store_shards::StoreShards;
 
@@ -116,6 +116,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a StoreShards,
     /// This slice's command counts (added to the thread's counters when the slice ends).
     pub(crate) counters: &'a mut CommandStats,
+    /// This slice's gets answered with shared access to their shard (counted here, as the
+    /// shard's counters need exclusive access).
+    pub(crate) reads: &'a mut ReadCounts,
     /// What the command's last key lookup found, read from the shard before it is unlocked
     /// (for `watch fetchers` and `stats detail`).
     pub(crate) lookup: Lookup,

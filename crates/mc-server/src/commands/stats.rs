@@ -113,6 +113,7 @@ pub(crate) fn stats(request: Stats, ctx: &mut Ctx<'_>) -> Progress {
 fn reset(ctx: &mut Ctx<'_>) {
     ctx.store.reset_stats();
     *ctx.counters = CommandStats::default();
+    ctx.reads.clear();
     ctx.env.conn_stats.reset();
     let events = &ctx.env.events;
     for counter in [&events.written, &events.skipped, &events.sent] {
@@ -135,8 +136,10 @@ fn rusage() -> (String, String) {
 fn general(ctx: &mut Ctx<'_>) {
     let env = ctx.env;
     let config = &env.config;
-    let s = ctx.store.stats();
     // Every thread's counters, and this slice's not yet added to them.
+    let mut s = ctx.store.stats();
+    s.get_hits += ctx.reads.get_hits;
+    s.get_misses += ctx.reads.get_misses;
     let mut c = ctx.store.command_stats();
     c.merge(ctx.counters);
     let conns = &env.conn_stats;
@@ -512,7 +515,7 @@ fn settings(ctx: &mut Ctx<'_>) {
 fn items(ctx: &mut Ctx<'_>) {
     let maintainer = ctx.env.config.tuning.lru_maintainer;
     let temp_lru = ctx.env.runtime.lru.lock().temp_lru;
-    for class in ctx.store.class_stats(ctx.now) {
+    for class in class_stats(ctx) {
         if class.items == 0 {
             continue;
         }
@@ -562,14 +565,20 @@ fn items(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// Per-class figures, with the hits this slice answered with shared access (not yet added to
+/// the thread's counts).
+fn class_stats(ctx: &Ctx<'_>) -> Vec<crate::storage::ClassStats> {
+    let mut classes = ctx.store.class_stats(ctx.now);
+    for class in &mut classes {
+        let hits = ctx.reads.class_get_hits.get(class.id - 1).copied();
+        class.counters.get_hits += hits.unwrap_or(0);
+    }
+    classes
+}
+
 fn slabs(ctx: &mut Ctx<'_>) {
     // Large items live outside the slab pages: `stats items` lists them, `stats slabs` not.
-    let classes: Vec<_> = ctx
-        .store
-        .class_stats(ctx.now)
-        .into_iter()
-        .filter(|c| !c.large)
-        .collect();
+    let classes: Vec<_> = class_stats(ctx).into_iter().filter(|c| !c.large).collect();
     let out = &mut *ctx.out;
     for class in &classes {
         let id = class.id;
