@@ -7,6 +7,8 @@
 //! * `bench proto` — the codec's criterion benchmarks.
 //! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
+//! * `bench store [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
+//!   process, the server's design beside a single lock.
 //! * `bench scan [--rounds N]` — other clients' waits during a metadump of 500,000 items,
 //!   mc-server against memcached.
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
@@ -19,6 +21,7 @@ mod bench_memory;
 mod bench_scan;
 mod bench_server;
 mod bench_session;
+mod bench_store;
 mod pinning;
 mod plot;
 mod servers;
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
         Some("compat") => compat(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [--rounds N] [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }
@@ -217,6 +220,7 @@ fn fuzz(args: &[String]) -> Result {
 fn bench(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         Some("server") => bench_server::run(&args[1..]),
+        Some("store") => bench_store::run(&args[1..]),
         Some("scan") => bench_scan::run(&args[1..]),
         Some("client") => bench_client::run(&args[1..]),
         Some("session") => bench_session::run(&args[1..]),
@@ -228,7 +232,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto, server, scan, client, session"
+            "unknown benchmark {other:?}; available: proto, server, store, scan, client, session"
         )),
     }
 }

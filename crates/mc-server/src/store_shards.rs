@@ -117,8 +117,8 @@ pub(crate) struct ShardCursor {
 }
 
 /// How many shards a cache of `max_bytes` served by `threads` workers gets: a power of two,
-/// [`SHARDS_PER_THREAD`] per thread, no more than [`MAX_SHARDS`]; one below
-/// [`MIN_SHARDED_BYTES`].
+/// 8 per thread, no more than 16 (a page of 1 MiB split into pages of 64 KiB); one below
+/// 8 MiB, where a shard of its own per size class would cost more than it saves.
 pub fn shard_count(threads: usize, max_bytes: usize) -> usize {
     if max_bytes < MIN_SHARDED_BYTES {
         return 1;
@@ -156,7 +156,7 @@ impl StoreShards {
         cache
     }
 
-    /// An empty cache of `shards` shards (a power of two, at most [`MAX_SHARDS`]).
+    /// An empty cache of `shards` shards (a power of two, at most 16).
     pub fn new(mut config: StoreConfig, shards: usize) -> StoreShards {
         let shards = shards.clamp(1, MAX_SHARDS);
         config.page_size = config.page_size.min(PAGE_SIZE / shards);

@@ -16,7 +16,7 @@ pub fn item_header_len() -> usize {
 /// Sizing and policy of a store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
-    /// Memory for items, in bytes (`-m`); at most [`MAX_PAGE_BYTES`].
+    /// Memory for items, in bytes (`-m`); at most [`MAX_PAGE_BYTES`](super::MAX_PAGE_BYTES).
     pub max_bytes: usize,
     /// Largest item (`-I`).
     pub max_item_size: usize,
@@ -63,7 +63,7 @@ impl Default for StoreConfig {
     }
 }
 
-/// A storage command for [`Store::store`].
+/// A storage command for [`Store::store`](super::Store::store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Write<'a> {
     /// Which command.
@@ -210,7 +210,7 @@ pub enum Miss {
     Expired,
 }
 
-/// The outcome of [`Store::reassign`] (`slabs reassign`), in memcached's terms.
+/// The outcome of [`Store::reassign`](super::Store::reassign) (`slabs reassign`), in memcached's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reassign {
     /// A page moved.
@@ -271,7 +271,7 @@ impl<'a> Item<'a> {
     pub fn last_access(&self) -> u32 {
         self.last_access
     }
-    /// The meta-protocol state bits ([`TOKEN_SENT`], [`STALE`]).
+    /// The meta-protocol state bits ([`TOKEN_SENT`](super::TOKEN_SENT), [`STALE`](super::STALE)).
     pub fn state(&self) -> u8 {
         self.chunk.state() & item::META_BITS
     }
@@ -326,7 +326,7 @@ pub struct Access {
     pub count_touch: bool,
 }
 
-/// Where a walk over the items ([`Store::scan`]) stands.
+/// Where a walk over the items ([`Store::scan`](super::Store::scan)) stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanCursor {
     pub(super) page: u32,
