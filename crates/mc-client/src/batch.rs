@@ -5,14 +5,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
 use bytes::{Bytes, BytesMut};
-use mc_proto::{Delete, Get, GetCommand, Keys, Request, Response, StoreCommand, StoreRequest};
+use mc_proto::{
+    check_key, Delete, Get, GetCommand, Request, Response, StoreCommand, StoreRequest, Value,
+};
 
 use crate::client::Client;
 use crate::client_error::{Error, Result};
 use crate::options::Expiry;
 use crate::pipeline::{Expect, Reply};
 use crate::replies::{status_bool, values};
+use crate::request_wire::RequestWire;
 use crate::value::{decompress, FromValue, Raw, ToValue};
 
 /// What a multi-key read found, and the keys it could not read with why (their server is
@@ -47,19 +54,12 @@ impl Client {
         Ok((groups, unroutable))
     }
 
-    /// The same failure for every key of a group.
-    fn fail_all(keys: Vec<(String, Vec<u8>)>, error: &Error) -> Vec<(String, Error)> {
-        keys.into_iter()
-            .map(|(key, _)| (key, error.for_each_key()))
-            .collect()
-    }
-
     /// Send `requests` (one per key of `keys`, in order) to server `index` as one pipelined
     /// batch; the answer for each key, or its error.
     async fn batch(
         &self,
         index: usize,
-        requests: Vec<(Bytes, Expect)>,
+        requests: Vec<(BytesMut, Expect)>,
     ) -> Result<Vec<Result<Reply>>> {
         let conn = self.connect(index).await?;
         let node = &self.inner.nodes[index];
@@ -85,65 +85,95 @@ impl Client {
 
     /// [`Client::get_multi`], also reporting the keys that could not be read and why.
     pub async fn get_multi_report<T: FromValue>(&self, keys: &[&str]) -> Result<MultiGet<T>> {
-        let (groups, mut failed) = self.group(keys)?;
-        let prefix = self.inner.options.key_prefix.len();
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, keys) in groups {
-            let client = self.clone();
-            tasks.spawn(async move {
-                let fulls: Vec<&Vec<u8>> = keys.iter().map(|(_, full)| full).collect();
-                let request = Request::Get(Get {
-                    command: GetCommand::Get,
-                    exptime: 0,
-                    keys: Keys::new(&fulls),
-                });
-                let result = async {
-                    let conn = client.connect(index).await?;
-                    let answer = client.send(index, conn, &request, Expect::Values).await?;
-                    let found = values(answer.reply)?;
-                    if let Some(stray) = found
-                        .iter()
-                        .find(|v| !keys.iter().any(|(_, full)| full[..] == v.key[..]))
-                    {
-                        // The connection that sent a value nobody asked for is out of step.
-                        answer.conn.close();
-                        return Err(Error::Protocol(format!(
-                            "got a value for {:?}, which was not asked for",
-                            stray.key
-                        )));
-                    }
-                    Ok(found)
-                }
-                .await;
-                (keys, result)
-            });
+        let prefix = self.inner.options.key_prefix.as_bytes();
+        // Each key's server, by its position in `keys`; every key is checked before anything
+        // is sent.
+        let mut by_server: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut failed = Vec::new();
+        let mut full = Vec::with_capacity(prefix.len() + 64);
+        for (i, key) in keys.iter().enumerate() {
+            full.clear();
+            full.extend_from_slice(prefix);
+            full.extend_from_slice(key.as_bytes());
+            check_key(&full, self.inner.options.max_key_length)?;
+            match self.pick(&full) {
+                Ok(index) => by_server
+                    .entry(index)
+                    .or_insert_with(|| Vec::with_capacity(keys.len()))
+                    .push(i),
+                Err(e) => failed.push((key.to_string(), e)),
+            }
         }
-        let mut found = HashMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (keys, result) = joined.map_err(|e| Error::Protocol(e.to_string()))?;
-            let values = match result {
+        // One request per server, all in flight at once from this task.
+        let reads = by_server
+            .iter()
+            .map(|(&index, asked)| self.read_from(index, keys, asked));
+        let answers = join_all(reads.collect()).await;
+        let mut found = HashMap::with_capacity(keys.len());
+        for (asked, answer) in by_server.values().zip(answers) {
+            let values = match answer {
                 Ok(values) => values,
                 Err(e) => {
-                    failed.extend(Self::fail_all(keys, &e));
+                    failed.extend(
+                        asked
+                            .iter()
+                            .map(|&i| (keys[i].to_string(), e.for_each_key())),
+                    );
                     continue;
                 }
             };
-            for v in values {
-                let key = String::from_utf8_lossy(&v.key[prefix..]).into_owned();
+            for (i, v) in values {
                 let raw = Raw {
                     flags: v.flags,
                     data: v.data,
                 };
                 match decompress(raw, self.inner.options.max_value_length).and_then(T::from_value) {
                     Ok(value) => {
-                        found.insert(key, value);
+                        found.insert(keys[i].to_string(), value);
                     }
-                    Err(e) => failed.push((key, e)),
+                    Err(e) => failed.push((keys[i].to_string(), e)),
                 }
             }
         }
         failed.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(MultiGet { found, failed })
+    }
+
+    /// Read `keys[i]` for every `i` of `asked` from server `index` in one `get`; each value
+    /// comes back with the position of the key it answers.
+    async fn read_from(
+        &self,
+        index: usize,
+        keys: &[&str],
+        asked: &[usize],
+    ) -> Result<Vec<(usize, Value)>> {
+        let prefix = self.inner.options.key_prefix.as_bytes();
+        let len: usize = asked
+            .iter()
+            .map(|&i| 1 + prefix.len() + keys[i].len())
+            .sum();
+        let mut wire = BytesMut::with_capacity(len + 8);
+        let asked_keys = asked.iter().map(|&i| keys[i].as_bytes());
+        Get::encode_keys(GetCommand::Get, 0, prefix, asked_keys, &mut wire);
+        let conn = self.connect(index).await?;
+        let answer = self
+            .send_wire(index, conn, RequestWire::Buffer(wire), Expect::Values)
+            .await?;
+        let values = values(answer.reply)?;
+        let mut matched = Vec::with_capacity(values.len());
+        let mut matcher = Matcher::new(prefix, keys, asked);
+        for v in values {
+            let Some(i) = matcher.position(&v.key) else {
+                // The connection that sent a value nobody asked for is out of step.
+                answer.conn.close();
+                return Err(Error::Protocol(format!(
+                    "got a value for {:?}, which was not asked for",
+                    v.key
+                )));
+            };
+            matched.push((i, v));
+        }
+        Ok(matched)
     }
 
     /// Store many values; returns the keys that were not stored, for whatever reason
@@ -182,7 +212,7 @@ impl Client {
                     noreply: false,
                 })
                 .encode(&mut wire);
-                requests.push((wire.freeze(), Expect::Line));
+                requests.push((wire, Expect::Line));
                 sent.push(key);
             }
             let client = self.clone();
@@ -224,7 +254,7 @@ impl Client {
                         noreply: false,
                     })
                     .encode(&mut wire);
-                    (wire.freeze(), Expect::Line)
+                    (wire, Expect::Line)
                 })
                 .collect();
             let client = self.clone();
@@ -242,5 +272,129 @@ impl Client {
             }
         }
         Ok(all)
+    }
+}
+
+/// Matches the values of a multi-key `get` to the keys asked, in time linear in both: a
+/// server answers in the order it was asked (skipping misses), so the search resumes after
+/// the last match; an answer out of that order falls back to a map of every key asked.
+struct Matcher<'a> {
+    prefix: &'a [u8],
+    keys: &'a [&'a str],
+    asked: &'a [usize],
+    /// Where in `asked` the next value is looked for first.
+    next: usize,
+    /// Which positions of `asked` have been answered.
+    taken: Vec<bool>,
+    /// Every key asked (without the prefix) to its positions, built on the first value out of
+    /// order; each position is used once.
+    fallback: Option<HashMap<&'a [u8], Vec<usize>>>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(prefix: &'a [u8], keys: &'a [&'a str], asked: &'a [usize]) -> Matcher<'a> {
+        Matcher {
+            prefix,
+            keys,
+            asked,
+            next: 0,
+            taken: vec![false; asked.len()],
+            fallback: None,
+        }
+    }
+
+    /// The position in `keys` of the key `full` answers, or `None` when it was not asked for
+    /// (or was already answered as often as it was asked).
+    fn position(&mut self, full: &[u8]) -> Option<usize> {
+        let key = full.strip_prefix(self.prefix)?;
+        if self.fallback.is_none() {
+            let ahead = &self.asked[self.next..];
+            if let Some(k) = ahead.iter().position(|&i| self.keys[i].as_bytes() == key) {
+                self.next += k + 1;
+                self.taken[self.next - 1] = true;
+                return Some(self.asked[self.next - 1]);
+            }
+            // Out of order: every key not yet answered goes into the map.
+            let mut map: HashMap<&[u8], Vec<usize>> = HashMap::new();
+            for (&i, _) in self.asked.iter().zip(&self.taken).filter(|(_, &t)| !t) {
+                map.entry(self.keys[i].as_bytes()).or_default().push(i);
+            }
+            self.fallback = Some(map);
+        }
+        self.fallback.as_mut()?.get_mut(key)?.pop()
+    }
+}
+
+/// Drive every future to completion concurrently within the calling task; the outputs come
+/// in the order of the futures.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: [&str; 5] = ["a", "b", "c", "b", "d"];
+
+    fn answer(asked: &[usize], answers: &[&str]) -> Vec<Option<usize>> {
+        let mut matcher = Matcher::new(b"p:", &KEYS, asked);
+        answers
+            .iter()
+            .map(|k| matcher.position(format!("p:{k}").as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn values_in_request_order_with_misses_match_in_one_pass() {
+        let asked = [0, 1, 2, 3, 4];
+        assert_eq!(
+            answer(&asked, &["a", "c", "b", "d"]),
+            [Some(0), Some(2), Some(3), Some(4)]
+        );
+        // A key asked twice is answered twice.
+        assert_eq!(answer(&asked, &["b", "b"]), [Some(1), Some(3)]);
+    }
+
+    #[test]
+    fn values_out_of_order_still_match_each_key_once() {
+        let asked = [0, 1, 2, 4];
+        assert_eq!(
+            answer(&asked, &["c", "a", "d", "b"]),
+            [Some(2), Some(0), Some(4), Some(1)]
+        );
+        assert_eq!(answer(&asked, &["c", "c"]), [Some(2), None]);
+        assert_eq!(answer(&asked, &["d", "a", "d"]), [Some(4), Some(0), None]);
+    }
+
+    #[test]
+    fn values_nobody_asked_for_are_refused() {
+        let asked = [0, 2];
+        assert_eq!(answer(&asked, &["b"]), [None]);
+        let mut matcher = Matcher::new(b"p:", &KEYS, &asked);
+        assert_eq!(
+            matcher.position(b"a"),
+            None,
+            "the prefix is part of the key"
+        );
     }
 }

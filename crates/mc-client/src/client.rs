@@ -10,8 +10,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use mc_proto::meta::MetaGet;
 use mc_proto::{
-    check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, Get, GetCommand, Keys, MetaFlags,
-    MetaStatus, Request, Response, StoreCommand, StoreRequest, Touch,
+    check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, GetCommand, MetaFlags, MetaStatus,
+    Request, Response, StoreCommand, StoreRequest, Touch,
 };
 
 use crate::address::ServerSpec;
@@ -19,7 +19,8 @@ use crate::client_error::{Error, Result};
 use crate::node::Node;
 use crate::options::{Expiry, Fetched, Options};
 use crate::pipeline::{Connection, Expect, Reply};
-use crate::replies::{error_from, line, stats, status_bool, values};
+use crate::replies::{error_from, line, stats, status_bool, value};
+use crate::request_wire::RequestWire;
 use crate::routing::Router;
 use crate::value::{compress, decompress, FromValue, Raw, ToValue};
 
@@ -87,7 +88,8 @@ impl Client {
         &self.inner.options
     }
 
-    /// The full key (prefix added), checked before anything is sent.
+    /// The full key (prefix added), checked before anything is sent. Its capacity is its
+    /// length, so it becomes `Bytes` without another allocation.
     pub(crate) fn full_key(&self, key: &str) -> Result<Vec<u8>> {
         let mut full = Vec::with_capacity(self.inner.options.key_prefix.len() + key.len());
         full.extend_from_slice(self.inner.options.key_prefix.as_bytes());
@@ -140,6 +142,18 @@ impl Client {
         self.send(index, conn, request, expect).await
     }
 
+    /// [`Client::call_key`] for a request built around the full key itself: the key is
+    /// routed, then moved into the request (never copied).
+    async fn call_with_key(
+        &self,
+        full: Bytes,
+        expect: Expect,
+        request: impl FnOnce(Bytes) -> Request,
+    ) -> Result<Answer> {
+        let (index, conn) = self.route(&full).await?;
+        self.send(index, conn, &request(full), expect).await
+    }
+
     pub(crate) async fn send(
         &self,
         index: usize,
@@ -147,16 +161,28 @@ impl Client {
         request: &Request,
         expect: Expect,
     ) -> Result<Answer> {
-        let node = &self.inner.nodes[index];
-        let mut buf = BytesMut::new();
+        // Room for the line around the key and value, so encoding allocates once.
+        let data = match request {
+            Request::Store(store) => store.key.len() + store.data.len(),
+            _ => 0,
+        };
+        let mut buf = BytesMut::with_capacity(data + 96);
         request.encode(&mut buf);
+        self.send_wire(index, conn, RequestWire::Buffer(buf), expect)
+            .await
+    }
+
+    /// Send encoded request bytes on `conn` to server `index`.
+    pub(crate) async fn send_wire(
+        &self,
+        index: usize,
+        conn: Connection,
+        wire: RequestWire,
+        expect: Expect,
+    ) -> Result<Answer> {
+        let node = &self.inner.nodes[index];
         let result = conn
-            .call(
-                buf.freeze(),
-                expect,
-                self.inner.options.io_timeout,
-                &node.name,
-            )
+            .call(wire, expect, self.inner.options.io_timeout, &node.name)
             .await;
         if matches!(result, Err(Error::Io { .. } | Error::Timeout(_))) {
             node.mark_dead(self.inner.options.dead_retry);
@@ -201,18 +227,21 @@ impl Client {
         exptime: Expiry,
         cas: u64,
     ) -> Result<bool> {
-        let full = self.full_key(key)?;
+        let full = Bytes::from(self.full_key(key)?);
         let raw = self.encode_value(value)?;
-        let request = Request::Store(StoreRequest {
-            command,
-            key: Bytes::from(full.clone()),
-            flags: raw.flags,
-            exptime: exptime.0,
-            cas,
-            data: raw.data,
-            noreply: false,
-        });
-        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        let answer = self
+            .call_with_key(full, Expect::Line, |key| {
+                Request::Store(StoreRequest {
+                    command,
+                    key,
+                    flags: raw.flags,
+                    exptime: exptime.0,
+                    cas,
+                    data: raw.data,
+                    noreply: false,
+                })
+            })
+            .await?;
         status_bool(answer.reply, &Response::Stored)
     }
 
@@ -303,17 +332,21 @@ impl Client {
         key: &str,
         exptime: Expiry,
     ) -> Result<Option<(Raw, Option<u64>)>> {
-        let full = self.full_key(key)?;
-        let request = Request::Get(Get {
-            command,
-            exptime: exptime.0,
-            keys: Keys::new([&full]),
-        });
-        let answer = self.call_key(&full, &request, Expect::Values).await?;
-        let Some(v) = values(answer.reply)?.into_iter().next() else {
+        // The request is encoded once, inline in the queued job, and the full key is checked
+        // and routed where it lies in it: a get allocates no key and no buffer of its own.
+        let prefix = self.inner.options.key_prefix.as_bytes();
+        let (wire, range) = RequestWire::retrieval(command, exptime.0, prefix, key.as_bytes());
+        let full = &wire.as_slice()[range];
+        check_key(full, self.inner.options.max_key_length)?;
+        let (index, conn) = self.route(full).await?;
+        let answer = self.send_wire(index, conn, wire, Expect::Value).await?;
+        let Some(v) = value(answer.reply)? else {
             return Ok(None);
         };
-        if v.key[..] != full[..] {
+        let is_asked = v.key.len() == prefix.len() + key.len()
+            && v.key.starts_with(prefix)
+            && v.key[prefix.len()..] == *key.as_bytes();
+        if !is_asked {
             // The connection that answered with another key's value is out of step or lying.
             answer.conn.close();
             return Err(Error::Protocol(format!(
@@ -399,11 +432,11 @@ impl Client {
         let exptime = exptime.into();
         let flags = MetaFlags::new(format!("v f c t T{}", exptime.0))
             .map_err(|e| Error::Client(format!("{e:?}")))?;
-        let request = Request::MetaGet(MetaGet {
-            key: Bytes::from(full.clone()),
-            flags,
-        });
-        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        let answer = self
+            .call_with_key(Bytes::from(full), Expect::Line, |key| {
+                Request::MetaGet(MetaGet { key, flags })
+            })
+            .await?;
         let meta = match line(answer.reply)? {
             Response::Meta(meta) => meta,
             r => return Err(error_from(r)),
@@ -445,24 +478,30 @@ impl Client {
     /// Delete a key. Returns true when it was deleted, false when it was not there
     /// (python-memcached returns 1 in both cases).
     pub async fn delete(&self, key: &str) -> Result<bool> {
-        let full = self.full_key(key)?;
-        let request = Request::Delete(Delete {
-            key: Bytes::from(full.clone()),
-            noreply: false,
-        });
-        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        let full = Bytes::from(self.full_key(key)?);
+        let answer = self
+            .call_with_key(full, Expect::Line, |key| {
+                Request::Delete(Delete {
+                    key,
+                    noreply: false,
+                })
+            })
+            .await?;
         status_bool(answer.reply, &Response::Deleted)
     }
 
     async fn arithmetic(&self, op: ArithmeticOp, key: &str, delta: u64) -> Result<Option<u64>> {
-        let full = self.full_key(key)?;
-        let request = Request::Arithmetic(Arithmetic {
-            op,
-            key: Bytes::from(full.clone()),
-            delta,
-            noreply: false,
-        });
-        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        let full = Bytes::from(self.full_key(key)?);
+        let answer = self
+            .call_with_key(full, Expect::Line, |key| {
+                Request::Arithmetic(Arithmetic {
+                    op,
+                    key,
+                    delta,
+                    noreply: false,
+                })
+            })
+            .await?;
         match line(answer.reply)? {
             Response::Number(n) => Ok(Some(n)),
             Response::NotFound => Ok(None),
@@ -482,13 +521,17 @@ impl Client {
 
     /// Set a new expiry. Returns whether the key was there.
     pub async fn touch(&self, key: &str, exptime: impl Into<Expiry>) -> Result<bool> {
-        let full = self.full_key(key)?;
-        let request = Request::Touch(Touch {
-            key: Bytes::from(full.clone()),
-            exptime: exptime.into().0,
-            noreply: false,
-        });
-        let answer = self.call_key(&full, &request, Expect::Line).await?;
+        let full = Bytes::from(self.full_key(key)?);
+        let exptime = exptime.into().0;
+        let answer = self
+            .call_with_key(full, Expect::Line, |key| {
+                Request::Touch(Touch {
+                    key,
+                    exptime,
+                    noreply: false,
+                })
+            })
+            .await?;
         status_bool(answer.reply, &Response::Touched)
     }
 

@@ -34,6 +34,7 @@ mod node;
 mod options;
 mod pipeline;
 mod replies;
+mod request_wire;
 mod routing;
 pub mod value;
 

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::address::ServerAddr;
 use crate::client_error::{Error, Result};
+use crate::request_wire::RequestWire;
 
 /// What shape of answer a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub(crate) enum Expect {
     Line,
     /// `VALUE` items up to `END`.
     Values,
+    /// At most one `VALUE` item, then `END` (a retrieval of one key: no list to allocate).
+    Value,
     /// `STAT` lines up to `END`.
     Stats,
     /// Nothing (`noreply`).
@@ -36,12 +39,13 @@ pub(crate) enum Expect {
 pub(crate) enum Reply {
     Line(Response),
     Values(Vec<Value>),
+    Value(Option<Value>),
     Stats(Vec<(Bytes, Bytes)>),
     Sent,
 }
 
 struct Job {
-    bytes: Bytes,
+    bytes: RequestWire,
     expect: Expect,
     reply: oneshot::Sender<Result<Reply>>,
 }
@@ -143,7 +147,7 @@ impl Connection {
     /// Send one request and wait for its answer.
     pub(crate) async fn call(
         &self,
-        bytes: Bytes,
+        bytes: RequestWire,
         expect: Expect,
         timeout: Duration,
         server: &str,
@@ -178,7 +182,7 @@ impl Connection {
     /// connection is dropped and every request not yet answered fails.
     pub(crate) async fn call_batch(
         &self,
-        batch: Vec<(Bytes, Expect)>,
+        batch: Vec<(BytesMut, Expect)>,
         timeout: Duration,
         server: &str,
     ) -> Vec<Result<Reply>> {
@@ -187,7 +191,7 @@ impl Connection {
         for (bytes, expect) in batch {
             let (reply, answer) = oneshot::channel();
             let job = Job {
-                bytes,
+                bytes: RequestWire::Buffer(bytes),
                 expect,
                 reply,
             };
@@ -244,7 +248,7 @@ async fn write_loop(
         // Everything queued goes out in one write, up to a full answer queue.
         while let Some(job) = next {
             if job.expect == Expect::Nothing {
-                buf.extend_from_slice(&job.bytes);
+                buf.extend_from_slice(job.bytes.as_slice());
                 sent_now.push(job.reply);
             } else {
                 let Job {
@@ -253,7 +257,7 @@ async fn write_loop(
                     reply,
                 } = job;
                 match waiting.try_send(Waiting { expect, reply }) {
-                    Ok(()) => buf.extend_from_slice(&bytes),
+                    Ok(()) => buf.extend_from_slice(bytes.as_slice()),
                     Err(mpsc::error::TrySendError::Full(w)) => {
                         blocked = Some(Job {
                             bytes,
@@ -302,7 +306,7 @@ async fn write_loop(
                 let _ = refused.0.reply.send(Err(closed(&server)));
                 break;
             }
-            buf.extend_from_slice(&bytes);
+            buf.extend_from_slice(bytes.as_slice());
             if let Err(e) = writer.write_all(&buf).await {
                 broken.set();
                 tracing::debug!("write to {server} failed: {e}");
@@ -404,6 +408,20 @@ async fn read_reply(
                     r @ (Response::Error(_)
                     | Response::ClientError(_)
                     | Response::ServerError(_)) => return Ok(Reply::Line(r)),
+                    other => return Err(unexpected(&other)),
+                }
+            }
+        }
+        Expect::Value => {
+            let mut value = None;
+            loop {
+                match next_response(reader, buf, decoder, server, broken).await? {
+                    Response::Value(v) if value.is_none() => value = Some(v),
+                    Response::End => return Ok(Reply::Value(value)),
+                    r @ (Response::Error(_)
+                    | Response::ClientError(_)
+                    | Response::ServerError(_)) => return Ok(Reply::Line(r)),
+                    // A second value for one key: the stream is out of step.
                     other => return Err(unexpected(&other)),
                 }
             }

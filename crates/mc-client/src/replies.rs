@@ -51,6 +51,15 @@ pub(crate) fn values(reply: Reply) -> Result<Vec<Value>> {
     }
 }
 
+/// A one-key retrieval's value, if any (an error line is an error).
+pub(crate) fn value(reply: Reply) -> Result<Option<Value>> {
+    match reply {
+        Reply::Value(value) => Ok(value),
+        Reply::Line(r) => Err(error_from(r)),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// A `stats` answer.
 pub(crate) fn stats(reply: Reply) -> Result<Vec<(Bytes, Bytes)>> {
     match reply {

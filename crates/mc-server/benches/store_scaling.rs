@@ -222,9 +222,19 @@ fn main() {
     // build a server; it shows what two threads of this machine reach with the same work and
     // no shared memory at all, the ceiling the other two are measured against.
     for (design, shards, private, name) in [
-        (Design::SharedReads, server_shards, false, "shards, shared reads"),
+        (
+            Design::SharedReads,
+            server_shards,
+            false,
+            "shards, shared reads",
+        ),
         (Design::Exclusive, 1, false, "one lock, exclusive"),
-        (Design::SharedReads, server_shards, true, "a cache per thread"),
+        (
+            Design::SharedReads,
+            server_shards,
+            true,
+            "a cache per thread",
+        ),
     ] {
         let caches: Vec<Arc<StoreShards>> = (0..if private { 2 } else { 1 })
             .map(|_| Arc::new(preloaded(shards)))

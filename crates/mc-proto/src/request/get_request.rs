@@ -111,16 +111,40 @@ impl Get {
 
     /// Append the wire form.
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.put_slice(self.command.name().as_bytes());
-        if self.command.touches() {
+        Get::encode_keys(self.command, self.exptime, b"", self.keys.slices(), dst);
+    }
+
+    /// Append the wire form of a retrieval of `keys`, each written as `prefix` then the key,
+    /// without building a [`Get`]: a client's request path allocates no key list. The bytes
+    /// are exactly what [`Get::encode`] writes for the same full keys.
+    pub fn encode_keys<'k>(
+        command: GetCommand,
+        exptime: i32,
+        prefix: &[u8],
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        dst: &mut impl BufMut,
+    ) {
+        dst.put_slice(command.name().as_bytes());
+        if command.touches() {
             dst.put_u8(b' ');
-            put_number(dst, self.exptime);
+            put_number(dst, exptime);
         }
-        for key in self.keys.iter() {
+        for key in keys {
             dst.put_u8(b' ');
-            dst.put_slice(&key);
+            dst.put_slice(prefix);
+            dst.put_slice(key);
         }
         dst.put_slice(b"\r\n");
+    }
+
+    /// The length of what [`Get::encode_keys`] writes for one key of `full_key_len` bytes.
+    pub fn encoded_len_one(command: GetCommand, exptime: i32, full_key_len: usize) -> usize {
+        let exptime = if command.touches() {
+            1 + itoa::Buffer::new().format(exptime).len()
+        } else {
+            0
+        };
+        command.name().len() + exptime + 1 + full_key_len + 2
     }
 }
 

@@ -167,7 +167,7 @@ pub(crate) fn number_argument(
 }
 
 /// Write a decimal number.
-pub(crate) fn put_number<N: itoa::Integer>(dst: &mut BytesMut, n: N) {
+pub(crate) fn put_number<N: itoa::Integer>(dst: &mut impl BufMut, n: N) {
     let mut buf = itoa::Buffer::new();
     dst.put_slice(buf.format(n).as_bytes());
 }

@@ -1,0 +1,99 @@
+//! A request's bytes as they wait in a connection's queue. Short requests — every single-key
+//! retrieval with a key up to memcached's 250-byte limit — travel inline in the queued job, so
+//! a `get` costs no buffer of its own; longer ones (stores, multi-key reads) in a shared buffer.
+
+use bytes::BytesMut;
+use mc_proto::{Get, GetCommand};
+
+/// The most bytes a request carries inline: `gats 4294967295 <250-byte key>\r\n` is 268.
+const INLINE: usize = 272;
+
+/// The encoded bytes of one request.
+// Large by design: the inline variant is what spares a `get` its allocation, and a job is
+// moved only into and out of its queue.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum RequestWire {
+    /// Encoded into the job itself.
+    Inline {
+        /// Bytes of `bytes` in use.
+        len: u16,
+        /// The request, then unused space.
+        bytes: [u8; INLINE],
+    },
+    /// Encoded into a buffer of its own (kept mutable: freezing a buffer with spare capacity
+    /// would allocate a shared header just to be read once).
+    Buffer(BytesMut),
+}
+
+impl RequestWire {
+    /// A retrieval of one key, written as `prefix` then `key`, and the range of the request
+    /// that holds the full key (to route and check it without building it elsewhere).
+    pub(crate) fn retrieval(
+        command: GetCommand,
+        exptime: i32,
+        prefix: &[u8],
+        key: &[u8],
+    ) -> (RequestWire, std::ops::Range<usize>) {
+        let full_len = prefix.len() + key.len();
+        let len = Get::encoded_len_one(command, exptime, full_len);
+        // The key is the last word before the line end.
+        let range = len - 2 - full_len..len - 2;
+        if len <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            let mut rest = &mut bytes[..];
+            Get::encode_keys(command, exptime, prefix, [key], &mut rest);
+            let len = u16::try_from(len).unwrap_or(u16::MAX);
+            (RequestWire::Inline { len, bytes }, range)
+        } else {
+            let mut buf = BytesMut::with_capacity(len);
+            Get::encode_keys(command, exptime, prefix, [key], &mut buf);
+            (RequestWire::Buffer(buf), range)
+        }
+    }
+
+    /// The bytes to write.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            RequestWire::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            RequestWire::Buffer(bytes) => bytes,
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestWire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mc_proto::{Keys, Request};
+
+    use super::*;
+
+    /// The same bytes as the codec's own `Get` encoding, inline or not, and the key range.
+    #[test]
+    fn retrievals_encode_as_the_codec_does() {
+        let long = "k".repeat(300);
+        for (command, exptime, prefix, key) in [
+            (GetCommand::Get, 0, "", "a"),
+            (GetCommand::Gats, 4_294_967, "app:", "session"),
+            (GetCommand::Gat, -1, "p", long.as_str()),
+        ] {
+            let (wire, range) =
+                RequestWire::retrieval(command, exptime, prefix.as_bytes(), key.as_bytes());
+            let full = format!("{prefix}{key}");
+            let mut expected = BytesMut::new();
+            Request::Get(Get {
+                command,
+                exptime,
+                keys: Keys::new([full.as_bytes()]),
+            })
+            .encode(&mut expected);
+            assert_eq!(wire.as_slice(), &expected[..]);
+            assert_eq!(&wire.as_slice()[range], full.as_bytes());
+            assert_eq!(matches!(wire, RequestWire::Inline { .. }), key.len() < 250);
+        }
+    }
+}

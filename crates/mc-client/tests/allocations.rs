@@ -1,0 +1,173 @@
+//! What the client allocates per operation, counted on the thread that runs it: a `get` at most
+//! once, a `set` a bounded few, a 100-key `get_multi` about one per key found.
+//!
+//! This file is its own test binary so that its counting allocator sees only these tests. The
+//! client runs on a current-thread runtime (its connection tasks run on that thread too) and
+//! only that thread's allocations are counted: the in-process server's threads are not.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use bytes::Bytes;
+use mc_client::Client;
+use mc_server::{Config, RunningServer};
+
+struct Counting;
+
+thread_local! {
+    /// Whether this thread's allocations are counted, and how many were (const initializers:
+    /// using them never allocates, so the allocator may). Per thread, so that tests running
+    /// side by side do not count each other's.
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Count one allocation if this thread's are counted.
+fn count() {
+    if COUNTED.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    }
+}
+
+// SAFETY: delegates to the system allocator; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made on this thread while `work` runs to completion.
+async fn allocations_of(work: impl std::future::Future<Output = ()>) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    COUNTED.with(|c| c.set(true));
+    work.await;
+    COUNTED.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+const N: usize = 2_000;
+
+#[test]
+fn a_get_allocates_at_most_once() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let addr = server.local_addr().expect("addr").to_string();
+    runtime().block_on(async {
+        let client = Client::new([addr.as_str()]);
+        assert!(client
+            .set("key", "a 32-byte value, more or less..", 0)
+            .await
+            .unwrap());
+        // Warm up: the connection opens and its buffers and queues reach their size.
+        for _ in 0..200 {
+            client.get::<Bytes>("key").await.unwrap();
+        }
+        let mut hits = 0;
+        let allocations = allocations_of(async {
+            for _ in 0..N {
+                if client.get::<Bytes>("key").await.unwrap().is_some() {
+                    hits += 1;
+                }
+            }
+        })
+        .await;
+        assert_eq!(hits, N);
+        assert!(
+            allocations <= N,
+            "{allocations} allocations for {N} gets ({:.2} each)",
+            allocations as f64 / N as f64
+        );
+        // A miss takes the same path.
+        let misses = allocations_of(async {
+            for _ in 0..N {
+                assert!(client.get::<Bytes>("absent").await.unwrap().is_none());
+            }
+        })
+        .await;
+        assert!(misses <= N, "{misses} allocations for {N} missing gets");
+    });
+    server.shutdown();
+}
+
+#[test]
+fn a_set_allocates_a_bounded_few_and_never_copies_the_key() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let addr = server.local_addr().expect("addr").to_string();
+    runtime().block_on(async {
+        let client = Client::new([addr.as_str()]);
+        let value = Bytes::from_static(b"a 32-byte value, more or less..");
+        for _ in 0..200 {
+            assert!(client.set("key", &value, 0).await.unwrap());
+        }
+        let allocations = allocations_of(async {
+            for _ in 0..N {
+                assert!(client.set("key", &value, 0).await.unwrap());
+            }
+        })
+        .await;
+        // The full key, the encoded request, the answer's channel.
+        assert!(
+            allocations <= 3 * N,
+            "{allocations} allocations for {N} sets ({:.2} each)",
+            allocations as f64 / N as f64
+        );
+    });
+    server.shutdown();
+}
+
+#[test]
+fn a_100_key_get_multi_allocates_about_once_per_key() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let addr = server.local_addr().expect("addr").to_string();
+    let keys: Vec<String> = (0..100).map(|i| format!("multi:{i:03}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    runtime().block_on(async {
+        let client = Client::new([addr.as_str()]);
+        for key in &keys {
+            assert!(client.set(key, "v", 0).await.unwrap());
+        }
+        for _ in 0..20 {
+            assert_eq!(client.get_multi::<Bytes>(&keys).await.unwrap().len(), 100);
+        }
+        const CALLS: usize = 100;
+        let allocations = allocations_of(async {
+            for _ in 0..CALLS {
+                let found = client.get_multi::<Bytes>(&keys).await.unwrap();
+                assert_eq!(found.len(), 100);
+            }
+        })
+        .await;
+        // Per key found: its name in the returned map (the API returns owned `String` keys).
+        // Per call, about twenty: the map, the grouping, the encoded request, the answer's
+        // channel and list of values as it grows, the matching. Nothing else per key.
+        let per_call = allocations as f64 / CALLS as f64;
+        assert!(
+            per_call <= 125.0,
+            "{per_call:.1} allocations per 100-key get_multi"
+        );
+    });
+    server.shutdown();
+}
