@@ -80,15 +80,20 @@ fn a_get_allocates_at_most_once() {
         assert!(client
             .set("key", "a 32-byte value, more or less..", 0)
             .await
-            .unwrap());
+            .expect("answered"));
         // Warm up: the connection opens and its buffers and queues reach their size.
         for _ in 0..200 {
-            client.get::<Bytes>("key").await.unwrap();
+            client.get::<Bytes>("key").await.expect("answered");
         }
         let mut hits = 0;
         let allocations = allocations_of(async {
             for _ in 0..N {
-                if client.get::<Bytes>("key").await.unwrap().is_some() {
+                if client
+                    .get::<Bytes>("key")
+                    .await
+                    .expect("answered")
+                    .is_some()
+                {
                     hits += 1;
                 }
             }
@@ -103,7 +108,11 @@ fn a_get_allocates_at_most_once() {
         // A miss takes the same path.
         let misses = allocations_of(async {
             for _ in 0..N {
-                assert!(client.get::<Bytes>("absent").await.unwrap().is_none());
+                assert!(client
+                    .get::<Bytes>("absent")
+                    .await
+                    .expect("answered")
+                    .is_none());
             }
         })
         .await;
@@ -120,11 +129,11 @@ fn a_set_allocates_a_bounded_few_and_never_copies_the_key() {
         let client = Client::new([addr.as_str()]);
         let value = Bytes::from_static(b"a 32-byte value, more or less..");
         for _ in 0..200 {
-            assert!(client.set("key", &value, 0).await.unwrap());
+            assert!(client.set("key", &value, 0).await.expect("answered"));
         }
         let allocations = allocations_of(async {
             for _ in 0..N {
-                assert!(client.set("key", &value, 0).await.unwrap());
+                assert!(client.set("key", &value, 0).await.expect("answered"));
             }
         })
         .await;
@@ -147,15 +156,22 @@ fn a_100_key_get_multi_allocates_about_once_per_key() {
     runtime().block_on(async {
         let client = Client::new([addr.as_str()]);
         for key in &keys {
-            assert!(client.set(key, "v", 0).await.unwrap());
+            assert!(client.set(key, "v", 0).await.expect("answered"));
         }
         for _ in 0..20 {
-            assert_eq!(client.get_multi::<Bytes>(&keys).await.unwrap().len(), 100);
+            assert_eq!(
+                client
+                    .get_multi::<Bytes>(&keys)
+                    .await
+                    .expect("answered")
+                    .len(),
+                100
+            );
         }
         const CALLS: usize = 100;
         let allocations = allocations_of(async {
             for _ in 0..CALLS {
-                let found = client.get_multi::<Bytes>(&keys).await.unwrap();
+                let found = client.get_multi::<Bytes>(&keys).await.expect("answered");
                 assert_eq!(found.len(), 100);
             }
         })
