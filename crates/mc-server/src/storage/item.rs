@@ -32,6 +32,14 @@ const FLAGS: usize = HEADER;
 
 /// Access bit: the item has been read since it was stored (`mg h`, `me fetch=`).
 pub(crate) const FETCHED: u8 = 1;
+
+/// How old an item's last-access time may get before a read refreshes it, in seconds:
+/// memcached's `ITEM_UPDATE_INTERVAL`, for the same reason. A read inside it changes nothing in
+/// the item (its access bits live beside the page), so it shares the shard with other readers;
+/// otherwise nearly every read of a busy cache would need the shard to itself once a second.
+/// The price is memcached's too: `mg ... l`, metadump's `la` and `evicted_time` are exact only
+/// to this interval.
+pub(crate) const ATIME_UPDATE_INTERVAL: u32 = 60;
 /// `state` bit: a client won the right to recache this item (meta `W`/`Z` flags).
 pub const TOKEN_SENT: u8 = 2;
 /// `state` bit: the item was invalidated (`md I`) and is served stale (meta `X` flag).

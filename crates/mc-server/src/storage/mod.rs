@@ -41,7 +41,7 @@ use ahash::RandomState;
 use mc_proto::StoreCommand;
 
 use self::index::Index;
-use self::item::{ItemRead, ItemWrite, FETCHED, LINKED, REFERENCED};
+use self::item::{ItemRead, ItemWrite, ATIME_UPDATE_INTERVAL, FETCHED, LINKED, REFERENCED};
 pub use self::item::{STALE, TOKEN_SENT};
 pub use self::slab::{MAX_PAGE_BYTES, MIN_PAGE_SIZE, PAGE_SIZE};
 pub use self::store_counters::{ClassCounters, SizeHistogram, StoreStats, SIZE_BUCKET};

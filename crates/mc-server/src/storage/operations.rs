@@ -13,9 +13,10 @@ impl Store {
     /// Read an item with shared access to the store, alongside other readers: a hit records
     /// itself in the item's access bits (atomic), and a miss of an absent key changes nothing.
     /// Anything else that needs a change (a dead item to unlink, a flush falling due, an expiry
-    /// to set, a last-access time from an earlier second) answers [`Read::NeedsWrite`]: the
-    /// caller repeats the read with [`Store::get`] and exclusive access. The caller counts the
-    /// hits and misses it gets here ([`Store::get`] counts its own).
+    /// to set, a last-access time older than `ATIME_UPDATE_INTERVAL`) answers
+    /// [`Read::NeedsWrite`]: the caller repeats the read with [`Store::get`] and exclusive
+    /// access. The caller counts the hits and misses it gets here ([`Store::get`] counts its
+    /// own).
     pub fn read(&self, key: &[u8], now: u32, access: Access) -> Read<'_> {
         if access.touch.is_some() || self.flush_at.is_some_and(|at| now >= at) {
             return Read::NeedsWrite;
@@ -26,7 +27,8 @@ impl Store {
             return Read::Miss;
         };
         let chunk = self.slabs.chunk(id);
-        if chunk.atime() != now || self.is_flushed(chunk) || Self::is_expired(chunk, now) {
+        let stale = now.saturating_sub(chunk.atime()) >= ATIME_UPDATE_INTERVAL;
+        if stale || self.is_flushed(chunk) || Self::is_expired(chunk, now) {
             return Read::NeedsWrite;
         }
         let used = if access.bump { REFERENCED } else { 0 };
@@ -64,7 +66,9 @@ impl Store {
         if let Some(exptime) = access.touch {
             chunk.set_exptime(exptime);
         }
-        chunk.set_atime(now);
+        if now.saturating_sub(last_access) >= ATIME_UPDATE_INTERVAL {
+            chunk.set_atime(now);
+        }
         Some(Item {
             fetched: before & FETCHED != 0,
             last_access,
