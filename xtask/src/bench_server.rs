@@ -27,12 +27,12 @@ use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 /// A workload for `mc-bench`.
-struct Workload {
-    name: &'static str,
+pub(crate) struct Workload {
+    pub(crate) name: &'static str,
     args: &'static [&'static str],
 }
 
-const WORKLOADS: &[Workload] = &[
+pub(crate) const WORKLOADS: &[Workload] = &[
     Workload {
         name: "get90/set10 32B",
         args: &[
@@ -112,9 +112,9 @@ const SLAP_WORKLOADS: &[SlapWorkload] = &[
 
 /// The server's counters in a window.
 #[derive(Debug, Clone, Copy, Default)]
-struct Counters {
-    cmd_get: u64,
-    cmd_set: u64,
+pub(crate) struct Counters {
+    pub(crate) cmd_get: u64,
+    pub(crate) cmd_set: u64,
     get_hits: u64,
     get_misses: u64,
     evictions: u64,
@@ -158,13 +158,13 @@ impl Counters {
 
 /// One measurement of one server.
 #[derive(Debug, Clone)]
-struct Run {
-    ops_per_sec: f64,
+pub(crate) struct Run {
+    pub(crate) ops_per_sec: f64,
     /// Latency percentiles (µs), when the generator reports them.
     p50_us: Option<f64>,
     p99_us: Option<f64>,
     ops_per_cpu_s: f64,
-    counters: Counters,
+    pub(crate) counters: Counters,
 }
 
 impl Run {
@@ -181,6 +181,21 @@ fn snapshot(server: &Proc) -> Result<(f64, Counters)> {
 
 /// Run `mc-bench` in handshake mode against `server`.
 fn run_mc_bench(server: &Proc, workload: &Workload, seconds: f64, pin: bool) -> Result<Run> {
+    run_mc_bench_observed(server, workload, seconds, pin, &mut || Ok(()), &mut || {
+        Ok(())
+    })
+}
+
+/// [`run_mc_bench`], calling `at_start` just before the measured window opens and `at_end`
+/// just after it closes (to observe the server over exactly that window).
+pub(crate) fn run_mc_bench_observed(
+    server: &Proc,
+    workload: &Workload,
+    seconds: f64,
+    pin: bool,
+    at_start: &mut dyn FnMut() -> Result,
+    at_end: &mut dyn FnMut() -> Result,
+) -> Result<Run> {
     let bench = servers::release_binary("mc-bench");
     let mut cmd = if pin {
         pinning::load_command(&bench)
@@ -211,6 +226,7 @@ fn run_mc_bench(server: &Proc, workload: &Workload, seconds: f64, pin: bool) -> 
         }
     };
     wait_for("mc-bench: window ready", &mut log)?;
+    at_start()?;
     let (cpu_before, before) = snapshot(server)?;
     child
         .stdin
@@ -220,6 +236,7 @@ fn run_mc_bench(server: &Proc, workload: &Workload, seconds: f64, pin: bool) -> 
         .map_err(|e| e.to_string())?;
     wait_for("mc-bench: window done", &mut log)?;
     let (cpu_after, after) = snapshot(server)?;
+    at_end()?;
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
     let output = child.wait_with_output().map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
 //! * `bench store [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
 //!   process, the server's design beside a single lock.
+//! * `bench syscalls [--seconds S]` — system calls per request of both servers (strace).
 //! * `bench scan [--rounds N]` — other clients' waits during a metadump of 500,000 items,
 //!   mc-server against memcached.
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
@@ -22,6 +23,7 @@ mod bench_scan;
 mod bench_server;
 mod bench_session;
 mod bench_store;
+mod bench_syscalls;
 mod pinning;
 mod plot;
 mod servers;
@@ -43,7 +45,7 @@ fn main() -> ExitCode {
         Some("compat") => compat(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [--rounds N] [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }
@@ -221,6 +223,7 @@ fn bench(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         Some("server") => bench_server::run(&args[1..]),
         Some("store") => bench_store::run(&args[1..]),
+        Some("syscalls") => bench_syscalls::run(&args[1..]),
         Some("scan") => bench_scan::run(&args[1..]),
         Some("client") => bench_client::run(&args[1..]),
         Some("session") => bench_session::run(&args[1..]),
@@ -232,7 +235,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto, server, store, scan, client, session"
+            "unknown benchmark {other:?}; available: proto, server, store, syscalls, scan, client, session"
         )),
     }
 }
