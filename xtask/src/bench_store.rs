@@ -1,6 +1,6 @@
 //! `cargo xtask bench store`: how the store scales from one thread to two, in process (no
 //! network), for the server's design (shards, shared reads) and the one before it (one lock,
-//! every operation exclusive). Runs mc-server's `store_scaling` bench, prints ops/s as
+//! every operation exclusive); `gets-only` leaves the sets out. Runs mc-server's `store_scaling` bench, prints ops/s as
 //! median [min–max] over rounds and the two-thread / one-thread ratio per round, and the
 //! per-operation times the scaling model in docs/architecture.md is built from.
 
@@ -11,7 +11,13 @@ use crate::task_args::TaskArgs;
 use crate::{workspace_root, Result};
 
 pub(crate) fn run(args: &[String]) -> Result {
-    let options = TaskArgs::defaults(5, 2.0).parse(args, &["--rounds", "--seconds"], false)?;
+    let options = TaskArgs::defaults(5, 2.0).parse(args, &["--rounds", "--seconds"], true)?;
+    // `gets-only`: the same run without sets, to see what the sets cost the scaling.
+    let gets_only = match options.rest.as_slice() {
+        [] => false,
+        [word] if word == "gets-only" => true,
+        other => return Err(format!("unknown arguments {other:?}; this task takes gets-only")),
+    };
     let mut bench = crate::cargo();
     bench
         .args([
@@ -27,6 +33,9 @@ pub(crate) fn run(args: &[String]) -> Result {
         .arg(options.seconds.to_string())
         .arg("--rounds")
         .arg(options.rounds.to_string());
+    if gets_only {
+        bench.args(["--set-every", "0"]);
+    }
     let output = bench.output().map_err(|e| e.to_string())?;
     if !output.status.success() {
         return Err(format!(
@@ -47,7 +56,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             .unwrap_or_default()
     };
     println!(
-        "store, in process: {} keys, {}-byte values, 1 set in {}; {} rounds of {} s, median [min–max]",
+        "store, in process: {} keys, {}-byte values, 1 set in {} (0: none); {} rounds of {} s, median [min–max]",
         doc["keys"], doc["value_bytes"], doc["set_every"], options.rounds, options.seconds
     );
     println!(
@@ -88,7 +97,11 @@ pub(crate) fn run(args: &[String]) -> Result {
     }
     let out = workspace_root().join("target/bench");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let path = out.join("store.json");
+    let path = out.join(if gets_only {
+        "store-gets-only.json"
+    } else {
+        "store.json"
+    });
     let result = json!({
         "date": crate::today(),
         "rounds": options.rounds,

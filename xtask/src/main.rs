@@ -7,7 +7,7 @@
 //! * `bench proto` — the codec's criterion benchmarks.
 //! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
-//! * `bench store [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
+//! * `bench store [gets-only] [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
 //!   process, the server's design beside a single lock.
 //! * `bench syscalls [--seconds S]` — system calls per request of both servers (strace).
 //! * `bench scan [--rounds N]` — other clients' waits during a metadump of 500,000 items,
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Some("compat") => compat(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [gets-only] [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }

@@ -13,7 +13,8 @@
 //! operation holds its shard's lock, and the whole operation's time, on one thread.
 //!
 //! Prints one JSON object. Options: `--seconds S` (per measurement, default 2), `--rounds N`
-//! (default 3), `--shards N` (default: the server's for `-t 2`, `-m 1024`).
+//! (default 3), `--shards N` (default: the server's for `-t 2`, `-m 1024`), `--set-every N`
+//! (one operation in N is a set; default 10, 0 for gets only).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -25,8 +26,14 @@ use mc_server::store_shards::{shard_count, StoreShards};
 
 const KEYS: u64 = 100_000;
 const VALUE: [u8; 32] = [b'v'; 32];
-/// One in this many operations is a set.
-const SET_EVERY: u64 = 10;
+/// One in this many operations is a set (`--set-every N`, default 10; 0: gets only).
+static SET_EVERY: AtomicU64 = AtomicU64::new(10);
+
+/// Whether the operation drawn from `r` is a set.
+fn is_set(r: u64) -> bool {
+    let every = SET_EVERY.load(Ordering::Relaxed);
+    every != 0 && (r >> 32) % every == 0
+}
 
 /// Key `n`: its 16 decimal digits, zero-padded.
 fn key(mut n: u64) -> [u8; 16] {
@@ -63,7 +70,7 @@ enum Design {
 fn operation(cache: &StoreShards, design: Design, rng: &mut Rng, out: &mut Vec<u8>) -> bool {
     let r = rng.next();
     let key = key(r % KEYS);
-    if (r >> 32) % SET_EVERY == 0 {
+    if is_set(r) {
         let write = Write::new(StoreCommand::Set, &key, &VALUE);
         return matches!(cache.for_key(&key).store(&write, 1), StoreStatus::Stored(_));
     }
@@ -178,7 +185,7 @@ fn hold_times(cache: &StoreShards, design: Design) -> (f64, f64) {
     let keys: Vec<([u8; 16], bool)> = (0..N)
         .map(|_| {
             let r = rng.next();
-            (key(r % KEYS), (r >> 32) % SET_EVERY == 0)
+            (key(r % KEYS), is_set(r))
         })
         .collect();
     let access = Access {
@@ -214,6 +221,9 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let seconds: f64 = option(&args, "--seconds").map_or(2.0, |s| s.parse().unwrap_or(2.0));
     let rounds: usize = option(&args, "--rounds").map_or(3, |s| s.parse().unwrap_or(3));
+    if let Some(every) = option(&args, "--set-every").and_then(|s| s.parse().ok()) {
+        SET_EVERY.store(every, Ordering::Relaxed);
+    }
     let server_shards = option(&args, "--shards")
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| shard_count(2, 1024 * 1024 * 1024));
@@ -262,9 +272,10 @@ fn main() {
         ));
     }
     println!(
-        "{{\"keys\":{KEYS},\"value_bytes\":{},\"set_every\":{SET_EVERY},\"seconds\":{seconds},\
+        "{{\"keys\":{KEYS},\"value_bytes\":{},\"set_every\":{},\"seconds\":{seconds},\
          \"rounds\":{rounds},\"runs\":[{}]}}",
         VALUE.len(),
+        SET_EVERY.load(Ordering::Relaxed),
         results.join(",")
     );
 }
