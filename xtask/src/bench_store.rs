@@ -16,7 +16,11 @@ pub(crate) fn run(args: &[String]) -> Result {
     let gets_only = match options.rest.as_slice() {
         [] => false,
         [word] if word == "gets-only" => true,
-        other => return Err(format!("unknown arguments {other:?}; this task takes gets-only")),
+        other => {
+            return Err(format!(
+                "unknown arguments {other:?}; this task takes gets-only"
+            ))
+        }
     };
     let mut bench = crate::cargo();
     bench

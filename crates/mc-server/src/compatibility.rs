@@ -120,7 +120,7 @@ pub const ROWS: &[Row] = &[
     row(F, "-X", "-X", I, "refuses stats cachedump and lru_crawler metadump"),
     row(F, "-W", "-W", I, "refuses watch"),
     row(F, "-Y", "-Y {dir}/auth", I, "ASCII authentication; any number of users (memcached reads 8)"),
-    row(F, "-e", "-e /dev/shm/mc-compat-{pid} -m 64", A, "the restartable cache is not implemented yet: the cache starts empty (and, unlike memcached, no minimum -m of about 39 MB)"),
+    row(F, "-e", "-e /dev/shm/mc-compat-{pid} -m 64", D, "a file written on a graceful stop (SIGUSR1, `shutdown graceful`) and read back at the next start, checksummed; memcached keeps its whole memory in the file (and, unlike memcached, no minimum -m of about 39 MB)"),
     row(F, "-Z", "-Z -o ssl_chain_cert={cert},ssl_key={key}", D, "rustls: TLS 1.2 and 1.3 only, its own cipher suites"),
     row(F, "-o", "-o modern", I, "see the suboptions"),
     row(F, "-N", "-N 2", A, "connections are not spread by NAPI id"),
@@ -199,7 +199,7 @@ pub const ROWS: &[Row] = &[
     row(C, "version", "", I, "answers 1.6.18, the protocol implemented"),
     row(C, "quit", "", I, ""),
     row(C, "verbosity", "", I, "0 to 2; 2 prints commands on stderr"),
-    row(C, "shutdown [graceful]", "", D, "needs -A; graceful stops like immediate until the restartable cache exists"),
+    row(C, "shutdown [graceful]", "", I, "needs -A; graceful saves the cache first with -e"),
     row(C, "cache_memlimit", "", I, ""),
     row(C, "mg, ms, md, ma, mn, me", "", I, "the meta protocol"),
     row(C, "stats [settings|items|slabs|sizes|conns|detail|cachedump|extstore|reset]", "", I, "sizes_enable and sizes_disable too; extstore answers END"),
@@ -435,7 +435,7 @@ pub const SETTINGS: &[(&str, Option<&str>)] = &[
     ("ssl_kernel_tls", Some("as given; no effect")),
     ("ssl_min_version", None),
     ("num_napi_ids", Some("as given; no effect")),
-    ("memory_file", Some("as given; the restartable cache is not implemented yet")),
+    ("memory_file", Some("as given")),
 ];
 
 fn escape(cell: &str) -> String {

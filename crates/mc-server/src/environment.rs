@@ -33,6 +33,9 @@ pub(crate) struct Environment {
     pub(crate) credentials: Credentials,
     /// TLS (`-Z`), reloaded by `refresh_certs`.
     pub(crate) tls: Option<Arc<TlsContext>>,
+    /// Set by a graceful stop (`shutdown graceful`, SIGUSR1): with `-e`, the cache is saved
+    /// once every thread has stopped.
+    pub(crate) save_on_stop: std::sync::atomic::AtomicBool,
 }
 
 impl Environment {
@@ -53,6 +56,7 @@ impl Environment {
         tls: Option<Arc<TlsContext>>,
     ) -> Environment {
         Environment {
+            save_on_stop: std::sync::atomic::AtomicBool::new(false),
             tls,
             credentials,
             clock: Clock::new(),

@@ -45,6 +45,7 @@ mod executor;
 pub mod harness;
 pub mod pid_file;
 mod prefix_stats;
+pub mod restart_file;
 pub mod runtime_settings;
 mod server;
 pub mod server_counters;

@@ -236,7 +236,8 @@ fn drop_privileges(user: &nix::unistd::User) -> nix::Result<()> {
     nix::unistd::setuid(user.uid)
 }
 
-/// SIGTERM and SIGINT stop the server cleanly.
+/// SIGTERM and SIGINT stop the server cleanly; SIGUSR1 stops it gracefully, which with `-e`
+/// saves the cache for the next start (memcached's signals).
 fn watch_signals(handle: ShutdownHandle) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -246,17 +247,27 @@ fn watch_signals(handle: ShutdownHandle) -> std::io::Result<()> {
         .spawn(move || {
             runtime.block_on(async {
                 use tokio::signal::unix::{signal, SignalKind};
-                let (Ok(mut term), Ok(mut int)) = (
+                let (Ok(mut term), Ok(mut int), Ok(mut usr1)) = (
                     signal(SignalKind::terminate()),
                     signal(SignalKind::interrupt()),
+                    signal(SignalKind::user_defined1()),
                 ) else {
                     return;
                 };
                 tokio::select! {
-                    _ = term.recv() => tracing::info!("SIGTERM"),
-                    _ = int.recv() => tracing::info!("SIGINT"),
+                    _ = term.recv() => {
+                        tracing::info!("SIGTERM");
+                        handle.shutdown();
+                    }
+                    _ = int.recv() => {
+                        tracing::info!("SIGINT");
+                        handle.shutdown();
+                    }
+                    _ = usr1.recv() => {
+                        tracing::info!("SIGUSR1: graceful stop");
+                        handle.shutdown_graceful();
+                    }
                 }
-                handle.shutdown();
             });
         })?;
     Ok(())

@@ -253,6 +253,25 @@ impl StoreShards {
         }
     }
 
+    /// Empty every shard (their memory goes back to the budget); the CAS counter goes on.
+    pub fn clear(&self) {
+        for index in 0..self.shards.len() {
+            let mut guard = self.shard(index);
+            let config = guard.config().clone();
+            *guard.guard = Store::with_pool(config, self.pool.clone(), self.hasher.clone());
+        }
+    }
+
+    /// Hand out no CAS unique at or below `at_least` from now on.
+    pub(crate) fn raise_cas(&self, at_least: u64) {
+        self.pool.raise_cas(at_least);
+    }
+
+    /// The last CAS unique handed out.
+    pub(crate) fn last_cas(&self) -> u64 {
+        self.pool.last_cas()
+    }
+
     /// Run `f` on every shard in turn, each locked only while `f` runs on it.
     pub fn each(&self, mut f: impl FnMut(&mut Store)) {
         for index in 0..self.shards.len() {

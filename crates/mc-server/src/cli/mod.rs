@@ -655,11 +655,6 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
             "-L: slab pages are allocated one by one as needed; no large-page preallocation".into(),
         );
     }
-    if config.tuning.memory_file.is_some() {
-        launch.ignored.push(
-            "-e: the restartable cache is not implemented yet: the cache starts empty".into(),
-        );
-    }
     if config.tuning.num_napi_ids.is_some() {
         launch
             .ignored

@@ -66,7 +66,8 @@ by `stats settings`.
 -X, --disable-dumping     disable stats cachedump and lru_crawler metadump
 -W, --disable-watch       disable the watch command (live logging)
 -Y, --auth-file=<file>    ASCII protocol authentication: user:pass lines
--e, --memory-file=<file>  (accepted) restartable cache file; the cache starts empty
+-e, --memory-file=<file>  restartable cache: SIGUSR1 or `shutdown graceful` saves
+                          the cache to <file>, the next start restores it
 -Z, --enable-ssl          enable TLS (rustls; needs ssl_chain_cert and ssl_key)
 -N, --napi-ids=<num>      (accepted) number of NAPI ids
 -o, --extended            comma separated list of extended options

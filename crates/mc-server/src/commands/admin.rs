@@ -46,7 +46,14 @@ pub(crate) fn shutdown(mode: ShutdownMode, ctx: &mut Ctx<'_>) -> Control {
         return Control::Continue;
     }
     match mode {
-        ShutdownMode::Immediate | ShutdownMode::Graceful => Control::Shutdown,
+        ShutdownMode::Immediate => Control::Shutdown,
+        // With `-e`, a graceful stop saves the cache for the next start.
+        ShutdownMode::Graceful => {
+            ctx.env
+                .save_on_stop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            Control::Shutdown
+        }
         ShutdownMode::Invalid => {
             ctx.message(ServerMessage::InvalidShutdownMode);
             Control::Continue

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::auth::Credentials;
 use crate::config::{Auth, Config};
 use crate::environment::Environment;
+use crate::restart_file;
 use crate::server_counters::ConnectionStats;
 use crate::store_shards::StoreShards;
 use crate::tls_config::TlsContext;
@@ -92,6 +93,66 @@ impl Shared {
 
     pub(crate) fn request_shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// Stop, saving the cache first when it is restartable (`-e`).
+    pub(crate) fn request_graceful_shutdown(&self) {
+        self.env.save_on_stop.store(true, Ordering::Relaxed);
+        self.request_shutdown();
+    }
+
+    /// The settings a restart file must match.
+    fn restart_settings(&self) -> restart_file::Settings {
+        restart_file::Settings {
+            max_bytes: self.env.config.store.max_bytes as u64,
+            item_size_max: self.env.config.store.max_item_size as u64,
+        }
+    }
+
+    /// With `-e PATH`, put back what the last graceful stop saved there. Whatever happens,
+    /// one line says it: info when items came back or there was nothing to restore, warn
+    /// when a file was there and could not be trusted (the cache then starts empty).
+    fn restore_cache(&self) {
+        let Some(path) = &self.env.config.tuning.memory_file else {
+            return;
+        };
+        let settings = self.restart_settings();
+        match restart_file::restore(&self.store, &self.env.clock, settings, path) {
+            Ok(done) => tracing::info!(
+                "restored {} items from {} in {:.2} s ({} expired while down, {} not kept)",
+                done.items,
+                path.display(),
+                done.seconds,
+                done.expired,
+                done.dropped
+            ),
+            Err(refused @ restart_file::Refused::Missing(_)) => tracing::info!("{refused}"),
+            Err(refused) => tracing::warn!("{refused}"),
+        }
+    }
+
+    /// With `-e PATH` and after a graceful stop, once nothing else touches the cache: save it.
+    fn save_cache(&self) {
+        let Some(path) = &self.env.config.tuning.memory_file else {
+            return;
+        };
+        if !self.env.save_on_stop.load(Ordering::Relaxed) {
+            tracing::info!(
+                "not a graceful stop (SIGUSR1 or `shutdown graceful`): the cache is not saved to {}",
+                path.display()
+            );
+            return;
+        }
+        match restart_file::save(&self.store, &self.env.clock, self.restart_settings(), path) {
+            Ok(saved) => tracing::info!(
+                "saved {} items to {} ({} bytes) in {:.2} s",
+                saved.items,
+                path.display(),
+                saved.bytes,
+                saved.seconds
+            ),
+            Err(e) => tracing::error!("could not save the cache to {}: {e}", path.display()),
+        }
     }
 
     /// Count a new connection against `-c`; the slot is given back when the returned guard is
@@ -209,6 +270,7 @@ impl Server {
             }
         }
         let loaded = Shared::new(config, credentials, tls);
+        loaded.restore_cache();
         loaded
             .env
             .conn_stats
@@ -306,6 +368,11 @@ impl ShutdownHandle {
     pub fn shutdown(&self) {
         self.0.request_shutdown();
     }
+
+    /// Ask the server to stop gracefully: with `-e`, it saves the cache for the next start.
+    pub fn shutdown_graceful(&self) {
+        self.0.request_graceful_shutdown();
+    }
 }
 
 impl RunningServer {
@@ -340,9 +407,19 @@ impl RunningServer {
         self.join();
     }
 
+    /// Stop gracefully and wait: with `-e`, the cache is saved for the next start.
+    pub fn shutdown_graceful(mut self) {
+        self.shared.request_graceful_shutdown();
+        self.join();
+    }
+
     fn join(&mut self) {
+        let running = !self.threads.is_empty();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
+        }
+        if running {
+            self.shared.save_cache();
         }
         for path in self.unix_paths.drain(..) {
             let _ = std::fs::remove_file(path);

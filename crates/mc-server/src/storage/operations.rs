@@ -157,6 +157,31 @@ impl Store {
         }
     }
 
+    /// Put back an item saved by a restart file, with its own flags, expiry (server time) and
+    /// CAS unique. Returns false when it could not be stored (too large for this server's
+    /// `-I`, or no memory left); the caller raises the pool's CAS counter above every unique
+    /// it restores.
+    pub fn restore(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        flags: u32,
+        exptime: u32,
+        cas: u64,
+        now: u32,
+    ) -> bool {
+        if self.lookup(key, now).is_some() {
+            return false;
+        }
+        match self.link_stored(key, flags, exptime, &[value], now) {
+            Ok((Some(id), _)) => {
+                self.slabs.chunk_mut(id).set_cas(cas);
+                true
+            }
+            Ok((None, _)) | Err(_) => false,
+        }
+    }
+
     /// Drop a key's value whatever it is (memcached does this when a `set` is too large, so
     /// that a stale value is not served).
     pub fn discard(&mut self, key: &[u8], now: u32) {

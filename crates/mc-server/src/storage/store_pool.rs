@@ -90,6 +90,12 @@ impl StorePool {
         self.last_cas.0.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Hand out no CAS unique at or below `at_least` from now on (items restored from a restart
+    /// file keep their uniques; new versions must never repeat one).
+    pub(crate) fn raise_cas(&self, at_least: u64) {
+        self.last_cas.0.fetch_max(at_least, Ordering::Relaxed);
+    }
+
     /// The last CAS unique handed out.
     pub fn last_cas(&self) -> u64 {
         self.last_cas.0.load(Ordering::Relaxed)

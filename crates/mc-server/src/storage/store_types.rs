@@ -255,6 +255,10 @@ impl<'a> Item<'a> {
             self.chunk.cas()
         }
     }
+    /// The CAS unique the item carries, even when CAS is off (`-C`) and clients see 0.
+    pub fn internal_cas(&self) -> u64 {
+        self.chunk.cas()
+    }
     /// Expiry in server time; 0 means never.
     pub fn exptime(&self) -> u32 {
         self.chunk.exptime()
