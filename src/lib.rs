@@ -53,8 +53,12 @@ pub fn client_options(timeout: Duration, dead_retry: Duration) -> mc_client::Opt
 /// How the demo was started, for what the page says.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AppOptions {
-    /// Sessions are kept by an mc-server inside this process (so they end with it).
+    /// Sessions are kept by an mc-server inside this process (so they end with it, unless
+    /// `sessions_saved`).
     pub embedded_server: bool,
+    /// The embedded server saves its sessions to a file when the demo stops and restores them
+    /// when it starts again (`--state-file`).
+    pub sessions_saved: bool,
 }
 
 #[derive(Clone)]
@@ -77,6 +81,7 @@ struct Page {
     notice: Option<String>,
     csrf_token: String,
     embedded_server: bool,
+    sessions_saved: bool,
 }
 
 fn page(
@@ -111,6 +116,7 @@ fn page(
         notice,
         csrf_token: session.csrf_token(),
         embedded_server: state.options.embedded_server,
+        sessions_saved: state.options.sessions_saved,
     }
 }
 

@@ -35,6 +35,12 @@ struct Args {
     /// How long to wait for memcached to connect or answer, in milliseconds.
     #[arg(long, default_value_t = session_demo::DEFAULT_TIMEOUT.as_millis() as u64, value_name = "MS")]
     timeout_ms: u64,
+    /// With the embedded server: save its sessions to PATH when the demo stops (SIGTERM,
+    /// Ctrl-C) and restore them at the next start with the same PATH (mc-server's `-e`; a
+    /// file on tmpfs such as /dev/shm is fastest). Sessions come back readable only with the
+    /// same SESSION_SECRET.
+    #[arg(long, value_name = "PATH")]
+    state_file: Option<std::path::PathBuf>,
 }
 
 /// The signing key from `SESSION_SECRET`, or a random one (with a warning) when it is unset.
@@ -100,13 +106,27 @@ fn main() -> ExitCode {
         config = config.secure();
     }
 
+    if args.state_file.is_some() && !args.memcached.is_empty() {
+        eprintln!(
+            "session-demo: --state-file keeps the embedded server's sessions; with --memcached the sessions live in memcached (start it with -e for the same)"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let embedded = if args.memcached.is_empty() {
-        match mc_server::RunningServer::start(mc_server::Config::ephemeral()) {
+        let mut server_config = mc_server::Config::ephemeral();
+        server_config.tuning.memory_file = args.state_file.clone();
+        match mc_server::RunningServer::start(server_config) {
             Ok(server) => {
                 if let Some(addr) = server.local_addr() {
-                    tracing::info!(
-                        "no --memcached given: started an embedded mc-server on {addr}; sessions last only while the demo runs"
-                    );
+                    match &args.state_file {
+                        Some(path) => tracing::info!(
+                            "no --memcached given: started an embedded mc-server on {addr}; sessions are saved to {} when the demo stops and restored when it starts",
+                            path.display()
+                        ),
+                        None => tracing::info!(
+                            "no --memcached given: started an embedded mc-server on {addr}; sessions last only while the demo runs (--state-file PATH keeps them across restarts)"
+                        ),
+                    }
                 }
                 Some(server)
             }
@@ -124,6 +144,7 @@ fn main() -> ExitCode {
     };
     let options = AppOptions {
         embedded_server: embedded.is_some(),
+        sessions_saved: embedded.is_some() && args.state_file.is_some(),
     };
 
     let runtime = match tokio::runtime::Runtime::new() {
@@ -147,7 +168,12 @@ fn main() -> ExitCode {
             .with_graceful_shutdown(shutdown_requested())
             .await
     });
-    drop(embedded);
+    // The sessions are saved once no request can change them any more.
+    match embedded {
+        Some(server) if args.state_file.is_some() => server.shutdown_graceful(),
+        Some(server) => server.shutdown(),
+        None => {}
+    }
     match result {
         Ok(()) => {
             tracing::info!("stopped");

@@ -26,9 +26,14 @@ impl Drop for DemoProcess {
 
 impl DemoProcess {
     fn start(envs: &[(&str, &[u8])]) -> DemoProcess {
+        DemoProcess::start_with(envs, &[])
+    }
+
+    fn start_with(envs: &[(&str, &[u8])], args: &[&str]) -> DemoProcess {
         use std::os::unix::ffi::OsStrExt;
         let mut cmd = Command::new(BIN);
         cmd.args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env_remove("SESSION_SECRET")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
@@ -231,4 +236,86 @@ fn the_page_says_when_sessions_end_with_the_process() {
         "{:#?}",
         demo.log
     );
+}
+
+/// The CSRF token in a page's form.
+fn csrf_token(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a form token") + marker.len();
+    let end = start + page[start..].find('"').expect("token end");
+    page[start..end].to_string()
+}
+
+#[test]
+fn with_a_state_file_sessions_survive_a_restart_of_the_demo() {
+    const SECRET: &[u8] = b"a test secret that is at least thirty-two bytes";
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        std::path::PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    let state = dir.join(format!("session-demo-state-{}", std::process::id()));
+    let _ = std::fs::remove_file(&state);
+    let state_arg = state.display().to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let page = |url: &str| {
+        runtime.block_on(async {
+            let answer = browser.get(url).send().await.expect("GET");
+            answer.text().await.expect("body")
+        })
+    };
+
+    let mut demo =
+        DemoProcess::start_with(&[("SESSION_SECRET", SECRET)], &["--state-file", &state_arg]);
+    let url = format!("http://{}/", demo.address());
+    let first = page(&url);
+    assert!(first.contains("restored when it starts again"), "{first}");
+    let token = csrf_token(&first);
+    let stored = runtime.block_on(async {
+        let form = [
+            ("action", "set"),
+            ("key", "name"),
+            ("val", "kept across restarts"),
+            ("csrf", &token),
+        ];
+        let answer = browser.post(&url).form(&form).send().await.expect("POST");
+        answer.text().await.expect("body")
+    });
+    assert!(stored.contains("kept across restarts"), "{stored}");
+    demo.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(demo.wait_exit(), Some(0), "{:#?}", demo.log);
+    assert!(state.exists(), "saved on the way out: {:#?}", demo.log);
+
+    let mut demo =
+        DemoProcess::start_with(&[("SESSION_SECRET", SECRET)], &["--state-file", &state_arg]);
+    let url = format!("http://{}/", demo.address());
+    // The same browser, the same cookie, a new process: the same session.
+    let again = page(&url);
+    assert!(again.contains("kept across restarts"), "{again}");
+    demo.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(demo.wait_exit(), Some(0));
+    let _ = std::fs::remove_file(&state);
+}
+
+#[test]
+fn a_state_file_with_memcached_servers_is_refused() {
+    let output = Command::new(BIN)
+        .args([
+            "--memcached",
+            "127.0.0.1:1",
+            "--state-file",
+            "/dev/shm/unused",
+        ])
+        .env_remove("SESSION_SECRET")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--state-file"));
 }
