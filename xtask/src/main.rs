@@ -10,6 +10,8 @@
 //! * `bench store [gets-only] [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
 //!   process, the server's design beside a single lock.
 //! * `bench syscalls [--seconds S]` — system calls per request of both servers (strace).
+//! * `bench restart [--rounds N]` — the restartable cache (-e) of both servers: save and restore time,
+//!   file size.
 //! * `bench scan [--rounds N]` — other clients' waits during a metadump of 500,000 items,
 //!   mc-server against memcached.
 //! * `bench client [--seconds S]` — mc-client against the crates.io `memcache` crate.
@@ -19,6 +21,7 @@
 
 mod bench_client;
 mod bench_memory;
+mod bench_restart;
 mod bench_scan;
 mod bench_server;
 mod bench_session;
@@ -45,7 +48,7 @@ fn main() -> ExitCode {
         Some("compat") => compat(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [gets-only] [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [gets-only] [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench restart [--rounds N] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }
@@ -224,6 +227,7 @@ fn bench(args: &[String]) -> Result {
         Some("server") => bench_server::run(&args[1..]),
         Some("store") => bench_store::run(&args[1..]),
         Some("syscalls") => bench_syscalls::run(&args[1..]),
+        Some("restart") => bench_restart::run(&args[1..]),
         Some("scan") => bench_scan::run(&args[1..]),
         Some("client") => bench_client::run(&args[1..]),
         Some("session") => bench_session::run(&args[1..]),
@@ -235,7 +239,7 @@ fn bench(args: &[String]) -> Result {
             run(cmd)
         }
         Some(other) => Err(format!(
-            "unknown benchmark {other:?}; available: proto, server, store, syscalls, scan, client, session"
+            "unknown benchmark {other:?}; available: proto, server, store, syscalls, restart, scan, client, session"
         )),
     }
 }

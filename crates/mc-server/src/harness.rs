@@ -45,7 +45,7 @@ impl Harness {
         // `verbosity 2` from a fuzz input must not flood the fuzzer's terminal.
         executor.mute_verbose();
         Harness {
-            store: StoreShards::for_config(&config),
+            store: StoreShards::for_config(&config, None),
             env: Environment::new(config),
             executor,
             input: BytesMut::new(),

@@ -13,11 +13,17 @@
 //!
 //! Layout, little-endian:
 //! - header: `MCSRVRST`, format (u32), `-m` in bytes (u64), `-I` (u64), the Unix time of the
-//!   save (i64), the last CAS unique handed out (u64), CRC-32 of the preceding bytes (u32);
+//!   save (i64), the last CAS unique handed out (u64), the seeds of the key hash (4 × u64),
+//!   CRC-32 of the preceding bytes (u32);
 //! - segments: payload length (u32), records (u32), CRC-32 of the payload (u32), payload;
 //!   a record is CAS (u64), expiry as a Unix time, 0 for never (i64), flags (u32), key length
 //!   (u8), value length (u32), key, value;
 //! - trailer: `MCSRVEND`, segments (u64), records (u64), CRC-32 of the preceding 24 bytes.
+//!
+//! The file holds the cache's contents and the seeds of its key hash, so it is created
+//! readable and writable by the server's user only (0600), as memcached's is. The seeds put
+//! every key back in the shard it was saved from, so the shards need the pages they had and a
+//! full cache comes back whole.
 //!
 //! Expiry is kept as wall-clock time: an item whose time passed while the server was down is
 //! not restored, and a relative TTL goes on counting. The CAS counter resumes above every
@@ -31,7 +37,7 @@ use std::time::Instant;
 
 use crate::clock::{unix_now, Clock};
 use crate::storage::ScanCursor;
-use crate::store_shards::StoreShards;
+use crate::store_shards::{HashSeeds, StoreShards};
 
 /// The file's first bytes.
 const MAGIC: &[u8; 8] = b"MCSRVRST";
@@ -41,6 +47,8 @@ const END: &[u8; 8] = b"MCSRVEND";
 const FORMAT: u32 = 1;
 /// Payload bytes per segment before it is closed (records are never split).
 const SEGMENT: usize = 1 << 20;
+/// Bytes of the header.
+const HEADER: usize = 8 + 4 + 8 + 8 + 8 + 8 + 4 * 8 + 4;
 /// Fixed bytes of a record before its key and value.
 const RECORD_HEAD: usize = 8 + 8 + 4 + 1 + 4;
 
@@ -142,14 +150,26 @@ pub fn save(
 ) -> std::io::Result<Saved> {
     let began = Instant::now();
     let tmp = temporary(path);
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-    let mut header = Vec::with_capacity(48);
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?
+    };
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut header = Vec::with_capacity(HEADER);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT.to_le_bytes());
     header.extend_from_slice(&settings.max_bytes.to_le_bytes());
     header.extend_from_slice(&settings.item_size_max.to_le_bytes());
     header.extend_from_slice(&unix_now().to_le_bytes());
     header.extend_from_slice(&cache.last_cas().to_le_bytes());
+    for seed in cache.seeds() {
+        header.extend_from_slice(&seed.to_le_bytes());
+    }
     header.extend_from_slice(&crc32fast::hash(&header).to_le_bytes());
     out.write_all(&header)?;
 
@@ -283,6 +303,29 @@ impl Fields<'_> {
     }
 }
 
+fn seeds_from(fields: &mut Fields<'_>) -> Option<HashSeeds> {
+    Some([fields.u64()?, fields.u64()?, fields.u64()?, fields.u64()?])
+}
+
+/// The key-hash seeds saved in the header of the file at `path`, when it has an intact header
+/// of this format: the cache that restores it must be made with them.
+pub fn saved_seeds(path: &Path) -> Option<HashSeeds> {
+    let mut header = [0u8; HEADER];
+    File::open(path).ok()?.read_exact(&mut header).ok()?;
+    let (body, crc) = header.split_at(HEADER - 4);
+    if &body[..8] != MAGIC || u32::from_le_bytes(crc.try_into().ok()?) != crc32fast::hash(body) {
+        return None;
+    }
+    let mut fields = Fields(&body[8..]);
+    if fields.u32()? != FORMAT {
+        return None;
+    }
+    for _ in 0..4 {
+        fields.u64()?;
+    }
+    seeds_from(&mut fields)
+}
+
 /// Put the items saved at `path` back into `cache` (which must be empty), then remove the
 /// file. On any refusal the cache is left empty.
 pub fn restore(
@@ -326,7 +369,7 @@ fn read_into(
         input: BufReader::with_capacity(1 << 20, file),
         path: path.to_path_buf(),
     };
-    let mut header = [0u8; 8 + 4 + 8 + 8 + 8 + 8 + 4];
+    let mut header = [0u8; HEADER];
     source
         .input
         .read_exact(&mut header[..8])
@@ -343,6 +386,7 @@ fn read_into(
         Some(item_size_max),
         Some(_saved_at),
         Some(last_cas),
+        Some(seeds),
         Some(crc),
     ) = (
         fields.u32(),
@@ -350,6 +394,7 @@ fn read_into(
         fields.u64(),
         fields.i64(),
         fields.u64(),
+        seeds_from(&mut fields),
         fields.u32(),
     )
     else {
@@ -363,6 +408,10 @@ fn read_into(
             path: path.to_path_buf(),
             found: format,
         });
+    }
+    if seeds != cache.seeds() {
+        // The cache must have been made with the file's seeds (see `saved_seeds`).
+        return Err(source.damaged("hash seeds differ from the cache's"));
     }
     let saved = Settings {
         max_bytes,
@@ -479,4 +528,83 @@ fn read_into(
     cache.raise_cas(highest_cas);
     report.seconds = began.elapsed().as_secs_f64();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{StoreConfig, StoreStatus, Write as StoreWrite};
+    use mc_proto::StoreCommand;
+
+    const SEEDS: HashSeeds = [1, 2, 3, 4];
+
+    fn cache() -> StoreShards {
+        StoreShards::with_seeds(
+            StoreConfig {
+                max_bytes: 16 << 20,
+                ..StoreConfig::default()
+            },
+            2,
+            SEEDS,
+        )
+    }
+
+    const SETTINGS: Settings = Settings {
+        max_bytes: 16 << 20,
+        item_size_max: 1 << 20,
+    };
+
+    fn scratch(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("mc-restart-unit-{}-{name}", std::process::id()))
+    }
+
+    /// A saved file of a few items, as bytes.
+    fn saved_bytes(clock: &Clock, path: &Path) -> Vec<u8> {
+        let cache = cache();
+        for (i, value) in [&b"x"[..], b"", &[7u8; 3000]].iter().enumerate() {
+            let key = format!("k{i}");
+            let write = StoreWrite {
+                flags: i as u32,
+                ..StoreWrite::new(StoreCommand::Set, key.as_bytes(), value)
+            };
+            assert!(matches!(
+                cache.for_key(key.as_bytes()).store(&write, clock.now()),
+                StoreStatus::Stored(_)
+            ));
+        }
+        let saved = save(&cache, clock, SETTINGS, path).expect("save");
+        assert_eq!(saved.items, 3);
+        std::fs::read(path).expect("read")
+    }
+
+    #[test]
+    fn every_single_byte_changed_anywhere_in_the_file_is_refused() {
+        let clock = Clock::new();
+        let path = scratch("flips");
+        let good = saved_bytes(&clock, &path);
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x01;
+            std::fs::write(&path, &bad).expect("write");
+            let cache = cache();
+            let result = restore(&cache, &clock, SETTINGS, &path);
+            assert!(result.is_err(), "a change at byte {at} went unnoticed");
+            assert!(cache.is_empty(), "byte {at}: the cache starts empty");
+        }
+        for len in 0..good.len() {
+            std::fs::write(&path, &good[..len]).expect("write");
+            let cache = cache();
+            assert!(
+                restore(&cache, &clock, SETTINGS, &path).is_err(),
+                "cut at {len}"
+            );
+            assert!(cache.is_empty());
+        }
+        std::fs::write(&path, &good).expect("write");
+        assert_eq!(saved_seeds(&path), Some(SEEDS));
+        let cache = cache();
+        let restored = restore(&cache, &clock, SETTINGS, &path).expect("the intact file");
+        assert_eq!((restored.items, cache.len()), (3, 3));
+        assert!(!path.exists(), "consumed");
+    }
 }

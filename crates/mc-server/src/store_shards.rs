@@ -66,6 +66,8 @@ pub struct StoreShards {
     shards: Box<[Padded<Shard>]>,
     /// Picks a key's shard (the low half of the hash; a store's index uses the high half).
     hasher: RandomState,
+    /// The hasher's seeds (a restart file keeps them: see [`StoreShards::seeds`]).
+    seeds: HashSeeds,
     pool: Arc<StorePool>,
     /// Slab classes (the same in every shard).
     class_count: usize,
@@ -147,21 +149,44 @@ fn this_threads_stripe() -> usize {
     })
 }
 
+/// Seeds of the keys' hash, which picks a key's shard and its index slot.
+pub type HashSeeds = [u64; 4];
+
+/// Seeds no client can predict (from ahash's own random source).
+fn random_seeds() -> HashSeeds {
+    let source = RandomState::new();
+    [0u8, 1, 2, 3].map(|n| source.hash_one(n))
+}
+
 impl StoreShards {
-    /// The cache a server with `config` starts with.
-    pub(crate) fn for_config(config: &Config) -> StoreShards {
+    /// The seeds of the keys' hash. A restart file saves them so that every key lands in the
+    /// shard it was saved from: the shards then need exactly the pages they had, and a full
+    /// cache comes back whole.
+    pub fn seeds(&self) -> HashSeeds {
+        self.seeds
+    }
+
+    /// The cache a server with `config` starts with; `seeds` for its key hash when a restart
+    /// file must find every key in the shard it was saved from (else random ones).
+    pub(crate) fn for_config(config: &Config, seeds: Option<HashSeeds>) -> StoreShards {
         let shards = shard_count(config.threads, config.store.max_bytes);
-        let cache = StoreShards::new(config.store.clone(), shards);
+        let seeds = seeds.unwrap_or_else(random_seeds);
+        let cache = StoreShards::with_seeds(config.store.clone(), shards, seeds);
         cache.track_sizes(config.track_sizes);
         cache
     }
 
     /// An empty cache of `shards` shards (a power of two, at most 16).
-    pub fn new(mut config: StoreConfig, shards: usize) -> StoreShards {
+    pub fn new(config: StoreConfig, shards: usize) -> StoreShards {
+        StoreShards::with_seeds(config, shards, random_seeds())
+    }
+
+    /// [`StoreShards::new`] hashing keys with `seeds`.
+    pub fn with_seeds(mut config: StoreConfig, shards: usize, seeds: HashSeeds) -> StoreShards {
         let shards = shards.clamp(1, MAX_SHARDS);
         config.page_size = config.page_size.min(PAGE_SIZE / shards);
         let pool = Arc::new(StorePool::new(config.max_bytes.min(MAX_PAGE_BYTES), shards));
-        let hasher = RandomState::new();
+        let hasher = RandomState::with_seeds(seeds[0], seeds[1], seeds[2], seeds[3]);
         let stores: Box<[Padded<Shard>]> = (0..shards)
             .map(|_| {
                 Padded(Shard {
@@ -183,6 +208,7 @@ impl StoreShards {
         StoreShards {
             shards: stores,
             hasher,
+            seeds,
             pool,
             class_count,
             counters: (0..COUNTER_STRIPES).map(|_| Padded::default()).collect(),

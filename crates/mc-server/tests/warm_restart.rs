@@ -111,6 +111,9 @@ fn a_graceful_stop_keeps_every_item_with_its_flags_cas_and_expiry() {
         .expect("values");
     first.shutdown_graceful();
     assert!(path.exists(), "the cache was saved");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by the server's user only");
     // The short-lived item's two seconds pass while the server is down.
     std::thread::sleep(Duration::from_millis(2_200));
 

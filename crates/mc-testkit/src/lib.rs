@@ -39,9 +39,20 @@ impl ServerProcess {
     /// the listen address, port, `-U 0`, `args` and (as root) `-u memcache` are appended. Fails
     /// when the server exits or does not report its port within 10 s.
     pub fn launch(
+        cmd: Command,
+        ephemeral_port: &str,
+        args: &[&str],
+    ) -> std::io::Result<ServerProcess> {
+        ServerProcess::launch_within(cmd, ephemeral_port, args, Duration::from_secs(10))
+    }
+
+    /// [`ServerProcess::launch`], waiting up to `patience` for the port (a server restoring
+    /// a large restart file reports it late).
+    pub fn launch_within(
         mut cmd: Command,
         ephemeral_port: &str,
         args: &[&str],
+        patience: Duration,
     ) -> std::io::Result<ServerProcess> {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -63,7 +74,7 @@ impl ServerProcess {
             port_file,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + patience;
         while Instant::now() < deadline {
             if let Ok(text) = std::fs::read_to_string(&server.port_file) {
                 let port = text
@@ -83,8 +94,29 @@ impl ServerProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         Err(std::io::Error::other(format!(
-            "{shown} did not report its port within 10 s"
+            "{shown} did not report its port within {patience:?}"
         )))
+    }
+
+    /// Send the process `signal` (a `kill` name such as `USR1`) and wait up to `patience` for
+    /// it to exit; `None` when it did not.
+    pub fn stop_with(
+        &mut self,
+        signal: &str,
+        patience: Duration,
+    ) -> std::io::Result<Option<std::process::ExitStatus>> {
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()?;
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(None)
     }
 
     /// CPU time (user + system) the process has used, in seconds.

@@ -77,7 +77,13 @@ impl Shared {
         tls: Option<Arc<TlsContext>>,
     ) -> Arc<Shared> {
         let (shutdown, _) = watch::channel(false);
-        let store = StoreShards::for_config(&config);
+        // A restart file's keys must land in the shards they were saved from.
+        let seeds = config
+            .tuning
+            .memory_file
+            .as_deref()
+            .and_then(restart_file::saved_seeds);
+        let store = StoreShards::for_config(&config, seeds);
         tracing::debug!("the cache is cut into {} shards", store.shard_count());
         Arc::new(Shared {
             store,
