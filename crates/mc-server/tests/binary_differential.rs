@@ -254,8 +254,46 @@ fn random_binary_sessions_answer_like_memcached() {
     for i in 0..ops {
         let op = generate(&mut rng);
         let opaque = i as u32;
-        let a: Vec<String> = theirs.send(&op, opaque).iter().map(normalize).collect();
+        let mut a: Vec<String> = theirs.send(&op, opaque).iter().map(normalize).collect();
         let b: Vec<String> = ours.send(&op, opaque).iter().map(normalize).collect();
+        if let BinaryCommand::Arithmetic { key, .. } = &op.command {
+            // memcached 1.6.18 checks a number of 2^63 or more for a minus sign with `strchr`
+            // from the value's start, reading on past its end into whatever the slab chunk
+            // holds next: it sometimes calls such a stored number non-numeric (status 6). Its
+            // own stored value tells that defect apart from a real difference.
+            let refused = a.iter().any(|r| r.contains("status=0x6 "));
+            // (A quiet request that succeeds gets no answer at all.)
+            if refused && !b.iter().any(|r| r.contains("status=0x6 ")) {
+                let read = Op {
+                    command: BinaryCommand::Get {
+                        key: key.clone(),
+                        quiet: false,
+                        with_key: false,
+                    },
+                    cas_from: None,
+                    raw: None,
+                };
+                let stored = theirs.send(&read, END - 1);
+                let number = stored
+                    .first()
+                    .and_then(|r| std::str::from_utf8(&r.value).ok()?.parse::<u64>().ok());
+                if number.is_some_and(|n| n >= 1 << 63) {
+                    a = b.clone();
+                    // The two now hold different numbers: the key starts afresh on both.
+                    let reset = Op {
+                        command: BinaryCommand::Delete {
+                            key: key.clone(),
+                            cas: 0,
+                            quiet: false,
+                        },
+                        cas_from: None,
+                        raw: None,
+                    };
+                    theirs.send(&reset, END - 1);
+                    ours.send(&reset, END - 1);
+                }
+            }
+        }
         assert_eq!(
             a,
             b,
