@@ -235,7 +235,11 @@ impl StoreShards {
     /// Lock the shard that holds `key` for reading ([`Store::read`]), alongside other readers.
     /// A shard a panic left poisoned is made anew first.
     pub fn read_key(&self, key: &[u8]) -> ShardReadGuard<'_> {
-        let index = self.shard_of(key);
+        self.read_shard(self.shard_of(key))
+    }
+
+    /// Lock shard `index` for reading, alongside other readers (see [`StoreShards::read_key`]).
+    pub fn read_shard(&self, index: usize) -> ShardReadGuard<'_> {
         let shard = &self.shards[index].0;
         loop {
             // The lock's own poisoning is not used: `poisoned` says when to make a shard anew.
@@ -317,12 +321,24 @@ impl StoreShards {
     /// Stops when `steps` runs out; returns where to go on, or `None` when the walk is over.
     pub(crate) fn walk(
         &self,
-        mut cursor: ShardCursor,
+        cursor: ShardCursor,
         steps: &mut usize,
         mut step: impl FnMut(&mut Store, ScanCursor, &mut usize) -> Option<ScanCursor>,
     ) -> Option<ShardCursor> {
+        self.walk_shards(cursor, steps, |index, within, steps| {
+            step(&mut self.shard(index), within, steps)
+        })
+    }
+
+    /// [`StoreShards::walk`] with `step` given the shard's index, to lock it as it needs.
+    fn walk_shards(
+        &self,
+        mut cursor: ShardCursor,
+        steps: &mut usize,
+        mut step: impl FnMut(usize, ScanCursor, &mut usize) -> Option<ScanCursor>,
+    ) -> Option<ShardCursor> {
         while cursor.shard < self.shards.len() {
-            let next = step(&mut self.shard(cursor.shard), cursor.within, steps);
+            let next = step(cursor.shard, cursor.within, steps);
             match next {
                 Some(within) => {
                     cursor.within = within;
@@ -344,6 +360,8 @@ impl StoreShards {
 
     /// Walk the live items of every shard from `cursor` (see [`Store::scan`]), looking at no
     /// more than `steps` chunks; returns where to go on, or `None` when the walk is over.
+    /// Each shard is read-locked, so a metadump or cachedump holds up no `get` (a delayed
+    /// `flush_all` that fell due is applied first, under the write lock).
     pub(crate) fn scan(
         &self,
         cursor: ShardCursor,
@@ -352,8 +370,14 @@ impl StoreShards {
         include: impl Fn(usize) -> bool,
         mut visit: impl FnMut(Item<'_>),
     ) -> Option<ShardCursor> {
-        self.walk(cursor, steps, |store, within, steps| {
-            store.scan(within, steps, now, &include, &mut visit)
+        self.walk_shards(cursor, steps, |index, within, steps| {
+            let shard = self.read_shard(index);
+            if !shard.flush_due(now) {
+                return shard.scan_shared(within, steps, now, &include, &mut visit);
+            }
+            drop(shard);
+            self.shard(index)
+                .scan(within, steps, now, &include, &mut visit)
         })
     }
 

@@ -18,15 +18,40 @@ impl Store {
         steps: &mut usize,
         now: u32,
         include: impl Fn(usize) -> bool,
-        mut visit: impl FnMut(Item<'_>),
+        visit: impl FnMut(Item<'_>),
     ) -> Option<ScanCursor> {
         self.apply_pending_flush(now);
-        self.walk(cursor, steps, include, |store, id| {
-            let chunk = store.slabs.chunk(id);
-            if !Self::is_expired(chunk, now) && !store.is_flushed(chunk) {
-                visit(store.item_at(id));
+        self.scan_shared(cursor, steps, now, include, visit)
+    }
+
+    /// Whether a `flush_all` with a delay falls due at `now` and has not been applied: then
+    /// [`Store::scan_shared`] must not run (it would list what the flush removes).
+    pub fn flush_due(&self, now: u32) -> bool {
+        self.flush_at.is_some_and(|at| now >= at)
+    }
+
+    /// [`Store::scan`] with shared access, alongside readers, for a store with no flush due
+    /// (see [`Store::flush_due`]): a metadump or cachedump then holds up no `get`.
+    pub fn scan_shared(
+        &self,
+        mut cursor: ScanCursor,
+        steps: &mut usize,
+        now: u32,
+        include: impl Fn(usize) -> bool,
+        mut visit: impl FnMut(Item<'_>),
+    ) -> Option<ScanCursor> {
+        loop {
+            match self.next_linked(&mut cursor, steps, &include) {
+                Next::Chunk(id) => {
+                    let chunk = self.slabs.chunk(id);
+                    if !Self::is_expired(chunk, now) && !self.is_flushed(chunk) {
+                        visit(self.item_at(id));
+                    }
+                }
+                Next::Pause => return Some(cursor),
+                Next::Done => return None,
             }
-        })
+        }
     }
 
     /// The LRU crawler's pass: walk like [`Store::scan`] and remove the expired and flushed
@@ -75,21 +100,36 @@ impl Store {
         include: impl Fn(usize) -> bool,
         mut at: impl FnMut(&mut Store, u32),
     ) -> Option<ScanCursor> {
-        let mut look = |store: &mut Store, id: u32| {
-            if store.slabs.chunk(id).state() & LINKED != 0 {
-                at(store, id);
+        loop {
+            match self.next_linked(&mut cursor, budget, &include) {
+                Next::Chunk(id) => at(self, id),
+                Next::Pause => return Some(cursor),
+                Next::Done => return None,
             }
-        };
+        }
+    }
+
+    /// The next linked chunk at or after `cursor` in a class `include` accepts, the cursor
+    /// moved past it; one step of `budget` per chunk (or page skipped) looked at.
+    fn next_linked(
+        &self,
+        cursor: &mut ScanCursor,
+        budget: &mut usize,
+        include: &impl Fn(usize) -> bool,
+    ) -> Next {
         while cursor.page < self.slabs.page_count() {
             match self.slabs.page_layout(cursor.page) {
                 Some((class, chunks)) if include(class) => {
                     while cursor.slot < chunks {
                         if *budget == 0 {
-                            return Some(cursor);
+                            return Next::Pause;
                         }
                         *budget -= 1;
-                        look(self, Slabs::page_chunk(cursor.page, cursor.slot));
+                        let id = Slabs::page_chunk(cursor.page, cursor.slot);
                         cursor.slot += 1;
+                        if self.slabs.chunk(id).state() & LINKED != 0 {
+                            return Next::Chunk(id);
+                        }
                     }
                 }
                 _ => *budget = budget.saturating_sub(1),
@@ -97,22 +137,35 @@ impl Store {
             cursor.page += 1;
             cursor.slot = 0;
             if *budget == 0 {
-                return Some(cursor);
+                return Next::Pause;
             }
         }
         if !include(self.slabs.large_class()) {
-            return None;
+            return Next::Done;
         }
         while cursor.large < self.slabs.large_count() {
             if *budget == 0 {
-                return Some(cursor);
+                return Next::Pause;
             }
             *budget -= 1;
-            if let Some(id) = self.slabs.large_id(cursor.large) {
-                look(self, id);
-            }
+            let found = self.slabs.large_id(cursor.large);
             cursor.large += 1;
+            if let Some(id) = found {
+                if self.slabs.chunk(id).state() & LINKED != 0 {
+                    return Next::Chunk(id);
+                }
+            }
         }
-        None
+        Next::Done
     }
+}
+
+/// What [`Store::next_linked`] found.
+enum Next {
+    /// A linked chunk.
+    Chunk(u32),
+    /// The budget ran out first.
+    Pause,
+    /// The walk is over.
+    Done,
 }
