@@ -69,6 +69,32 @@ pub struct TlsSettings {
     pub session_cache: bool,
 }
 
+/// The segmented-LRU tuning memcached keeps (`-o hot_lru_pct=…`, `lru tune`, `lru temp_ttl`):
+/// checked and shown, without effect on this server's CLOCK per class.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct LruTuning {
+    pub hot_lru_pct: u32,
+    pub warm_lru_pct: u32,
+    pub hot_max_factor: f64,
+    pub warm_max_factor: f64,
+    pub temp_lru: bool,
+    pub temporary_ttl: u32,
+}
+
+impl Default for LruTuning {
+    fn default() -> Self {
+        LruTuning {
+            hot_lru_pct: 20,
+            warm_lru_pct: 40,
+            hot_max_factor: 0.2,
+            warm_max_factor: 2.0,
+            temp_lru: false,
+            temporary_ttl: 61,
+        }
+    }
+}
+
 /// Values accepted for compatibility that do not change this server's behaviour, shown by
 /// `stats settings` as given. Each was logged once at warn when it was set on the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,12 +108,9 @@ pub struct Tuning {
     pub tail_repair_time: u32,
     pub hash_algorithm: String,
     pub lru_maintainer: bool,
-    pub hot_lru_pct: u32,
-    pub warm_lru_pct: u32,
-    pub hot_max_factor: f64,
-    pub warm_max_factor: f64,
-    pub temp_lru: bool,
-    pub temporary_ttl: u32,
+    /// The segmented-LRU knobs as the command line set them (the `lru` command changes a
+    /// copy at run time).
+    pub lru: LruTuning,
     pub worker_logbuf_size: u32,
     pub read_buf_mem_limit: u32,
     /// `ext_*` suboptions (extstore, which this server does not have), by name.
@@ -110,12 +133,7 @@ impl Default for Tuning {
             tail_repair_time: 0,
             hash_algorithm: "murmur3".into(),
             lru_maintainer: true,
-            hot_lru_pct: 20,
-            warm_lru_pct: 40,
-            hot_max_factor: 0.2,
-            warm_max_factor: 2.0,
-            temp_lru: false,
-            temporary_ttl: 61,
+            lru: LruTuning::default(),
             worker_logbuf_size: 64 * 1024,
             read_buf_mem_limit: 0,
             extstore: Vec::new(),

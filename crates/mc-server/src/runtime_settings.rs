@@ -6,24 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::config::Config;
+use crate::config::{Config, LruTuning};
 
 /// memcached caps `-v` and the `verbosity` command at 2.
 pub const MAX_VERBOSITY: u32 = 2;
-
-/// The segmented-LRU tuning memcached keeps; accepted and shown, without effect on this
-/// server's single LRU per class.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
-pub struct LruTuning {
-    pub hot_lru_pct: u32,
-    pub warm_lru_pct: u32,
-    pub hot_max_factor: f64,
-    pub warm_max_factor: f64,
-    pub temp_lru: bool,
-    pub temporary_ttl: u32,
-    pub segmented: bool,
-}
 
 /// The changeable settings.
 #[derive(Debug)]
@@ -42,6 +28,8 @@ pub(crate) struct RuntimeSettings {
     pub(crate) slab_automove: AtomicU32,
     /// The segmented-LRU knobs.
     pub(crate) lru: Mutex<LruTuning>,
+    /// `lru mode segmented|flat` (starts as `-o lru_maintainer` says).
+    pub(crate) lru_segmented: AtomicBool,
 }
 
 impl RuntimeSettings {
@@ -54,15 +42,8 @@ impl RuntimeSettings {
             lru_crawler_sleep: AtomicU32::new(t.lru_crawler_sleep),
             lru_crawler_tocrawl: AtomicU32::new(t.lru_crawler_tocrawl),
             slab_automove: AtomicU32::new(u32::from(config.store.automove)),
-            lru: Mutex::new(LruTuning {
-                hot_lru_pct: t.hot_lru_pct,
-                warm_lru_pct: t.warm_lru_pct,
-                hot_max_factor: t.hot_max_factor,
-                warm_max_factor: t.warm_max_factor,
-                temp_lru: t.temp_lru,
-                temporary_ttl: t.temporary_ttl,
-                segmented: t.lru_maintainer,
-            }),
+            lru: Mutex::new(t.lru.clone()),
+            lru_segmented: AtomicBool::new(t.lru_maintainer),
         }
     }
 

@@ -219,9 +219,9 @@ fn apply_one(
                 return Err(missing(&format!("{name} must be > 1 and < 80")));
             }
             if name == "hot_lru_pct" {
-                tuning.hot_lru_pct = v as u32;
+                tuning.lru.hot_lru_pct = v as u32;
             } else {
-                tuning.warm_lru_pct = v as u32;
+                tuning.lru.warm_lru_pct = v as u32;
             }
             ignored("the LRU here is not segmented into hot, warm and cold");
         }
@@ -231,16 +231,16 @@ fn apply_one(
                 return Err(missing(&format!("{name} must be > 0")));
             }
             if name == "hot_max_factor" {
-                tuning.hot_max_factor = v;
+                tuning.lru.hot_max_factor = v;
             } else {
-                tuning.warm_max_factor = v;
+                tuning.lru.warm_max_factor = v;
             }
             ignored("the LRU here is not segmented into hot, warm and cold");
         }
         "temporary_ttl" => {
             let v = atoi(need("Missing temporary_ttl argument")?);
-            tuning.temp_lru = true;
-            tuning.temporary_ttl = v.max(0) as u32;
+            tuning.lru.temp_lru = true;
+            tuning.lru.temporary_ttl = v.max(0) as u32;
             ignored("items with short TTLs share their class's LRU here");
         }
         "idle_timeout" => {

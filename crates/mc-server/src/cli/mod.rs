@@ -562,12 +562,12 @@ pub fn parse(program: &str, args: &[String]) -> Result<Command, CliError> {
         // memcached's -n counts the space for key, value and flags after its item header.
         config.store.min_chunk = item_header_len() + n;
     }
-    if config.tuning.hot_lru_pct + config.tuning.warm_lru_pct > 80 {
+    if config.tuning.lru.hot_lru_pct + config.tuning.lru.warm_lru_pct > 80 {
         return Err(usage_error(
             "hot_lru_pct + warm_lru_pct cannot be more than 80% combined",
         ));
     }
-    if config.tuning.temp_lru && !config.tuning.lru_maintainer {
+    if config.tuning.lru.temp_lru && !config.tuning.lru_maintainer {
         return Err(usage_error(
             "temporary_ttl requires lru_maintainer to be enabled",
         ));

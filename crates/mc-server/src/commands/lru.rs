@@ -2,6 +2,8 @@
 //! `lru temp_ttl <ttl>`: memcached's segmented-LRU knobs. They are checked and remembered
 //! as memcached does (`stats settings` shows them); this server's LRU is one list per class.
 
+use std::sync::atomic::Ordering;
+
 use bytes::Bytes;
 use mc_proto::numbers::{parse_i32, parse_u32};
 use mc_proto::{AdminWords, Response, ServerMessage};
@@ -20,6 +22,7 @@ pub(crate) fn lru(request: AdminWords, ctx: &mut Ctx<'_>) -> Control {
     }
     let maintainer = ctx.env.config.tuning.lru_maintainer;
     let mut lru = ctx.env.runtime.lru.lock();
+    let segmented = &ctx.env.runtime.lru_segmented;
     let response = match words.as_slice() {
         [b"tune", hot, warm, hot_factor, warm_factor, ..] => {
             match (
@@ -46,11 +49,11 @@ pub(crate) fn lru(request: AdminWords, ctx: &mut Ctx<'_>) -> Control {
         }
         [b"mode", mode, ..] if maintainer => match *mode {
             b"flat" => {
-                lru.segmented = false;
+                segmented.store(false, Ordering::Relaxed);
                 Response::Ok
             }
             b"segmented" => {
-                lru.segmented = true;
+                segmented.store(true, Ordering::Relaxed);
                 Response::Ok
             }
             _ => Response::Error(Bytes::new()),

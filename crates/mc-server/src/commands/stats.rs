@@ -420,7 +420,11 @@ fn settings(ctx: &mut Ctx<'_>) {
     stat(out, "dump_enabled", yes_no(config.dump_enabled));
     stat(out, "hash_algorithm", &t.hash_algorithm);
     stat(out, "lru_maintainer_thread", yes_no(t.lru_maintainer));
-    stat(out, "lru_segmented", yes_no(lru.segmented));
+    stat(
+        out,
+        "lru_segmented",
+        yes_no(RuntimeSettings::on(&runtime.lru_segmented)),
+    );
     stat(out, "hot_lru_pct", lru.hot_lru_pct);
     stat(out, "warm_lru_pct", lru.warm_lru_pct);
     stat(out, "hot_max_factor", format!("{:.2}", lru.hot_max_factor));
