@@ -13,7 +13,7 @@
 use mc_proto::{encode_value, Get, Response};
 
 use super::{Control, Ctx, Progress, Resume};
-use crate::storage::{Access, Lookup, Miss, Read};
+use crate::storage::{Access, Item, Lookup, Miss, Read};
 
 pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
     let touch = request.command.touches();
@@ -36,18 +36,16 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
         } else {
             ctx.counters.cmd_get += 1;
         }
-        // The shard is locked for this key's lookup and the copy of its value only.
+        // The shard is locked for this key's lookup and the copy of its value only. `gat` and
+        // `gats` always change the item, so they take the shard to themselves at once.
         let store = ctx.store;
-        let shared = store.read_key(key);
-        match shared.read(key, ctx.now, access) {
-            Read::Hit(item) => {
-                encode_value(
-                    ctx.out,
-                    key,
-                    item.flags(),
-                    with_cas.then(|| item.cas()),
-                    item.value(),
-                );
+        let shared = (!touch).then(|| store.read_key(key));
+        match shared
+            .as_ref()
+            .map(|shard| shard.read(key, ctx.now, access))
+        {
+            Some(Read::Hit(item)) => {
+                answer(ctx.out, key, &item, with_cas);
                 if access.count_get {
                     ctx.reads.hit(item.class());
                 }
@@ -56,21 +54,15 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
                     len: item.value().len(),
                 };
             }
-            Read::Miss => {
+            Some(Read::Miss) => {
                 ctx.reads.get_misses += u64::from(access.count_get);
                 ctx.lookup = Lookup::Missed(Miss::NotFound);
             }
-            Read::NeedsWrite => {
+            Some(Read::NeedsWrite) | None => {
                 drop(shared);
                 let mut shard = store.for_key(key);
                 if let Some(item) = shard.get(key, ctx.now, access) {
-                    encode_value(
-                        ctx.out,
-                        key,
-                        item.flags(),
-                        with_cas.then(|| item.cas()),
-                        item.value(),
-                    );
+                    answer(ctx.out, key, &item, with_cas);
                 }
                 ctx.lookup = shard.last_lookup();
             }
@@ -83,4 +75,15 @@ pub(crate) fn get(mut request: Get, ctx: &mut Ctx<'_>) -> Progress {
     }
     Response::End.encode(ctx.out);
     Progress::Done(Control::Continue)
+}
+
+/// One `VALUE` line and its data.
+fn answer(out: &mut bytes::BytesMut, key: &[u8], item: &Item<'_>, with_cas: bool) {
+    encode_value(
+        out,
+        key,
+        item.flags(),
+        with_cas.then(|| item.cas()),
+        item.value(),
+    );
 }
