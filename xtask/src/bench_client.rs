@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::servers::{self, Placement};
 use crate::task_args::TaskArgs;
-use crate::{workspace_root, Result};
+use crate::Result;
 
 pub(crate) fn run(args: &[String]) -> Result {
     let options = TaskArgs::defaults(3, 3.0).parse(args, &["--seconds", "--rounds"], false)?;
@@ -40,13 +40,5 @@ pub(crate) fn run(args: &[String]) -> Result {
     let mut report: serde_json::Value =
         serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
     report["date"] = crate::today().into();
-    let out = workspace_root().join("target/bench");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    std::fs::write(
-        out.join("client.json"),
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    println!("results written to {}", out.join("client.json").display());
-    Ok(())
+    crate::write_results("client.json", &report)
 }

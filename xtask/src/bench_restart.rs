@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::bench_memory::fill;
 use crate::spread::Spread;
-use crate::{workspace_root, Result};
+use crate::Result;
 
 /// Memory for each server, MiB.
 const MEGABYTES: usize = 1024;
@@ -205,14 +205,6 @@ pub(crate) fn run(args: &[String]) -> Result {
             "restore_seconds": restore.to_json(),
         }));
     }
-    let path = workspace_root().join("target/bench/restart.json");
-    std::fs::create_dir_all(workspace_root().join("target/bench")).map_err(|e| e.to_string())?;
     let doc = json!({"date": crate::today(), "rounds": options.rounds, "megabytes": MEGABYTES, "value_bytes": VALUE, "results": results});
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    println!("results written to {}", path.display());
-    Ok(())
+    crate::write_results("restart.json", &doc)
 }

@@ -20,7 +20,7 @@ use crate::bench_memory::fill;
 use crate::servers::{self, Placement, Proc};
 use crate::spread::Spread;
 use crate::task_args::TaskArgs;
-use crate::{workspace_root, Result};
+use crate::Result;
 
 const ITEMS: u64 = 500_000;
 
@@ -165,14 +165,5 @@ pub(crate) fn run(args: &[String]) -> Result {
             })).collect::<Vec<Value>>(),
         }));
     }
-    let out = workspace_root().join("target/bench");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let path = out.join("scan.json");
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&json!(report)).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    println!("results written to {}", path.display());
-    Ok(())
+    crate::write_results("scan.json", &json!(report))
 }

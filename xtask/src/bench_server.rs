@@ -24,7 +24,7 @@ use crate::pinning;
 use crate::servers::{self, Placement, Proc};
 use crate::spread::Spread;
 use crate::task_args::TaskArgs;
-use crate::{workspace_root, Result};
+use crate::Result;
 
 /// A workload for `mc-bench`.
 pub(crate) struct Workload {
@@ -487,9 +487,6 @@ pub(crate) fn run(args: &[String]) -> Result {
         }
     }
     let memory = crate::bench_memory::measure()?;
-    let out = workspace_root().join("target/bench");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let path = out.join("server.json");
     let doc = json!({
         "date": date,
         "memcached": crate::memcached_version(),
@@ -498,11 +495,5 @@ pub(crate) fn run(args: &[String]) -> Result {
         "throughput": comparisons.iter().map(Comparison::to_json).collect::<Vec<_>>(),
         "memory": memory,
     });
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    println!("results written to {}", path.display());
-    Ok(())
+    crate::write_results("server.json", &doc)
 }

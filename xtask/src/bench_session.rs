@@ -323,8 +323,6 @@ pub(crate) fn run(args: &[String]) -> Result {
         "  ratio (demo / tutorial app, per round): {}",
         ratio.show(1)
     );
-    let out = workspace_root().join("target/bench");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let report = json!({
         "date": date, "rounds": rounds, "seconds": seconds,
         "command": format!("wrk -t1 -c16 -d{seconds}s --latency -H 'Cookie: <session>' http://APP/"),
@@ -333,10 +331,5 @@ pub(crate) fn run(args: &[String]) -> Result {
         "session_demo": {"requests_per_sec": rps(1).to_json(), "p99_ms": p99(1).to_json()},
         "ratio": ratio.to_json(),
     });
-    std::fs::write(
-        out.join("session.json"),
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(())
+    crate::write_results("session.json", &report)
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::spread::Spread;
 use crate::task_args::TaskArgs;
-use crate::{workspace_root, Result};
+use crate::Result;
 
 pub(crate) fn run(args: &[String]) -> Result {
     let options = TaskArgs::defaults(5, 2.0).parse(args, &["--rounds", "--seconds"], true)?;
@@ -99,13 +99,11 @@ pub(crate) fn run(args: &[String]) -> Result {
             "ns_locked_per_op": design["ns_locked_per_op"],
         }));
     }
-    let out = workspace_root().join("target/bench");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let path = out.join(if gets_only {
+    let name = if gets_only {
         "store-gets-only.json"
     } else {
         "store.json"
-    });
+    };
     let result = json!({
         "date": crate::today(),
         "rounds": options.rounds,
@@ -113,11 +111,5 @@ pub(crate) fn run(args: &[String]) -> Result {
         "unit": "million operations per second",
         "designs": designs,
     });
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    println!("results written to {}", path.display());
-    Ok(())
+    crate::write_results(name, &result)
 }

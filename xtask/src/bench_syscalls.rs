@@ -16,7 +16,7 @@ use crate::bench_server::{run_mc_bench_observed, WORKLOADS};
 use crate::pinning;
 use crate::servers::{self, Placement, Proc};
 use crate::task_args::TaskArgs;
-use crate::{workspace_root, Result};
+use crate::Result;
 
 /// One server's system calls over the window: (name, calls), most frequent first.
 type Counts = Vec<(String, u64)>;
@@ -44,7 +44,7 @@ fn parse_summary(text: &str) -> Counts {
 
 /// Run the workload against `server` with strace attached over the window.
 fn measure(server: &Proc, seconds: f64, pin: bool) -> Result<(Counts, u64)> {
-    let out = workspace_root().join(format!("target/bench/strace-{}.txt", server.name));
+    let out = crate::results_dir()?.join(format!("strace-{}.txt", server.name));
     let pid = server.process.pid().to_string();
     let tracer: std::cell::RefCell<Option<Child>> = std::cell::RefCell::new(None);
     let workload = WORKLOADS
@@ -99,7 +99,6 @@ pub(crate) fn run(args: &[String]) -> Result {
     } else {
         Placement::Free
     };
-    std::fs::create_dir_all(workspace_root().join("target/bench")).map_err(|e| e.to_string())?;
     let mut results = Vec::new();
     for server in [
         servers::memcached(1, 64, placement, &[])?,
@@ -153,14 +152,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             "calls": counts.iter().map(|(n, c)| (n.clone(), json!(c))).collect::<serde_json::Map<String, Value>>(),
         })).collect::<Vec<_>>(),
     });
-    let path = workspace_root().join("target/bench/syscalls.json");
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    println!("results written to {}", path.display());
-    Ok(())
+    crate::write_results("syscalls.json", &doc)
 }
 
 #[cfg(test)]

@@ -115,6 +115,22 @@ pub(crate) fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where benchmarks leave their results (and `bench --plot` reads them).
+pub(crate) fn results_dir() -> Result<PathBuf> {
+    let dir = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// Write a benchmark's results as `target/bench/<name>` (pretty JSON) and say where.
+pub(crate) fn write_results(name: &str, doc: &serde_json::Value) -> Result {
+    let path = results_dir()?.join(name);
+    let text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    println!("results written to {}", path.display());
+    Ok(())
+}
+
 pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace_root());

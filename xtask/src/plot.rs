@@ -95,7 +95,7 @@ fn format_number(v: f64) -> String {
 }
 
 fn read(name: &str) -> Result<Value> {
-    let path = workspace_root().join("target/bench").join(name);
+    let path = crate::results_dir()?.join(name);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("{}: {e} (run the benchmark first)", path.display()))?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
