@@ -312,14 +312,8 @@ fn decoder_errors_match_memcached() {
         return;
     };
     // MC_DIFF_CASES and MC_DIFF_SEED widen the search locally; CI runs the default.
-    let total: usize = std::env::var("MC_DIFF_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
-    let seed: u64 = std::env::var("MC_DIFF_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed_1234_abcd_0001);
+    let total: usize = mc_testkit::env_number("MC_DIFF_CASES", 3000);
+    let seed: u64 = mc_testkit::env_number("MC_DIFF_SEED", 0x5eed_1234_abcd_0001);
     let mut rng = Rng(seed | 1);
     let mut compared = 0;
     for _ in 0..total {

@@ -228,6 +228,28 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The number in environment variable `name`, or `default` when it is unset or not a number:
+/// randomized tests widen their search locally this way (`MC_DIFF_SEED`, `MC_DIFF_OPS`); CI
+/// runs the defaults.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// memcached 1.6.18 checks a number of 2^63 or more for a minus sign with `strchr` from the
+/// start of the value, which reads on past the value's end into whatever its slab chunk holds
+/// next, so it sometimes calls such a stored number non-numeric. True when `stored`, the value
+/// memcached holds, is such a number: its refusal to count on it is that defect, not a
+/// difference between the servers.
+pub fn memcached_misreads_as_non_numeric(stored: &[u8]) -> bool {
+    std::str::from_utf8(stored)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n >= 1 << 63)
+}
+
 /// True when tests must fail rather than skip for a missing peer.
 pub fn peers_required() -> bool {
     std::env::var("MC_REQUIRE_PEERS").is_ok_and(|v| v == "1")
