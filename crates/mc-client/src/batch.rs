@@ -89,6 +89,7 @@ impl Client {
         // Each key's server, by its position in `keys`; every key is checked before anything
         // is sent.
         let mut by_server: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let servers = self.inner.nodes.len().max(1);
         let mut failed = Vec::new();
         let mut full = Vec::with_capacity(prefix.len() + 64);
         for (i, key) in keys.iter().enumerate() {
@@ -99,7 +100,9 @@ impl Client {
             match self.pick(&full) {
                 Ok(index) => by_server
                     .entry(index)
-                    .or_insert_with(|| Vec::with_capacity(keys.len()))
+                    // Room for this server's expected share: one call naming N keys over S
+                    // servers reserves about N, not S × N.
+                    .or_insert_with(|| Vec::with_capacity(keys.len().div_ceil(servers)))
                     .push(i),
                 Err(e) => failed.push((key.to_string(), e)),
             }
