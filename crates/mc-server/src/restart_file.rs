@@ -278,7 +278,7 @@ impl Source {
 /// Little-endian fields from a byte slice the caller has sized.
 struct Fields<'a>(&'a [u8]);
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
     fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
         let (head, rest) = self.0.split_at_checked(N)?;
         self.0 = rest;
@@ -296,7 +296,7 @@ impl Fields<'_> {
     fn i64(&mut self) -> Option<i64> {
         self.take().map(i64::from_le_bytes)
     }
-    fn bytes(&mut self, n: usize) -> Option<&[u8]> {
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, rest) = self.0.split_at_checked(n)?;
         self.0 = rest;
         Some(head)
@@ -496,7 +496,7 @@ fn read_into(
                 return Err(source.damaged("record runs past its segment"));
             };
             let (Some(key), Some(value)) = (
-                fields.bytes(usize::from(key_len)).map(<[u8]>::to_vec),
+                fields.bytes(usize::from(key_len)),
                 fields.bytes(value_len as usize),
             ) else {
                 return Err(source.damaged("record runs past its segment"));
@@ -512,8 +512,8 @@ fn read_into(
                 at => u32::try_from(at - epoch).unwrap_or(u32::MAX),
             };
             if cache
-                .for_key(&key)
-                .restore(&key, value, flags, server_time, cas, now)
+                .for_key(key)
+                .restore(key, value, flags, server_time, cas, now)
             {
                 report.items += 1;
             } else {
