@@ -141,7 +141,8 @@ fn temporary(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Write every live item of `cache` to `path` (through `path.tmp`, synced, then renamed).
+/// Write every live item of `cache` to `path` (through `path.tmp`, synced, then renamed; a
+/// save that fails removes its `.tmp`).
 pub fn save(
     cache: &StoreShards,
     clock: &Clock,
@@ -150,6 +151,30 @@ pub fn save(
 ) -> std::io::Result<Saved> {
     let began = Instant::now();
     let tmp = temporary(path);
+    let written = write_file(cache, clock, settings, &tmp).and_then(|(items, bytes)| {
+        std::fs::rename(&tmp, path)?;
+        Ok((items, bytes))
+    });
+    match written {
+        Ok((items, bytes)) => Ok(Saved {
+            items,
+            bytes,
+            seconds: began.elapsed().as_secs_f64(),
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Write the whole file at `tmp` and sync it; returns the items written and the file's size.
+fn write_file(
+    cache: &StoreShards,
+    clock: &Clock,
+    settings: Settings,
+    tmp: &Path,
+) -> std::io::Result<(u64, u64)> {
     let file = {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -157,9 +182,15 @@ pub fn save(
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(&tmp)?
+            .open(tmp)?
     };
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut out = Segments {
+        out: BufWriter::with_capacity(1 << 20, file),
+        payload: Vec::with_capacity(SEGMENT + 4096),
+        in_payload: 0,
+        segments: 0,
+        records: 0,
+    };
     let mut header = Vec::with_capacity(HEADER);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT.to_le_bytes());
@@ -171,26 +202,9 @@ pub fn save(
         header.extend_from_slice(&seed.to_le_bytes());
     }
     header.extend_from_slice(&crc32fast::hash(&header).to_le_bytes());
-    out.write_all(&header)?;
+    out.out.write_all(&header)?;
 
     let now = clock.now();
-    let mut segment = Vec::with_capacity(SEGMENT + 4096);
-    let (mut in_segment, mut segments, mut items) = (0u32, 0u64, 0u64);
-    let mut failed = None;
-    let mut flush = |segment: &mut Vec<u8>, in_segment: &mut u32, out: &mut BufWriter<File>| {
-        if *in_segment == 0 {
-            return Ok(());
-        }
-        let len = u32::try_from(segment.len()).map_err(std::io::Error::other)?;
-        out.write_all(&len.to_le_bytes())?;
-        out.write_all(&in_segment.to_le_bytes())?;
-        out.write_all(&crc32fast::hash(segment).to_le_bytes())?;
-        out.write_all(segment)?;
-        segment.clear();
-        *in_segment = 0;
-        segments += 1;
-        Ok::<(), std::io::Error>(())
-    };
     for shard in 0..cache.shard_count() {
         let mut store = cache.shard(shard);
         let mut cursor = Some(ScanCursor::default());
@@ -206,51 +220,72 @@ pub fn save(
                         0 => 0,
                         at => clock.to_unix(at),
                     };
-                    let (key, value) = (item.key(), item.value());
-                    segment.extend_from_slice(&item.internal_cas().to_le_bytes());
-                    segment.extend_from_slice(&exptime.to_le_bytes());
-                    segment.extend_from_slice(&item.flags().to_le_bytes());
-                    // Keys are at most 250 bytes and values at most -I, checked when stored.
-                    segment.push(key.len() as u8);
-                    segment.extend_from_slice(&(value.len() as u32).to_le_bytes());
-                    segment.extend_from_slice(key);
-                    segment.extend_from_slice(value);
-                    in_segment += 1;
-                    items += 1;
+                    out.push(&item, exptime);
                 },
             );
-            if segment.len() >= SEGMENT {
-                if let Err(e) = flush(&mut segment, &mut in_segment, &mut out) {
-                    failed = Some(e);
-                    break;
-                }
+            if out.payload.len() >= SEGMENT {
+                out.close_segment()?;
             }
         }
-        if failed.is_some() {
-            break;
-        }
     }
-    if let Some(e) = failed {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    flush(&mut segment, &mut in_segment, &mut out)?;
+    out.close_segment()?;
     let mut trailer = Vec::with_capacity(28);
     trailer.extend_from_slice(END);
-    trailer.extend_from_slice(&segments.to_le_bytes());
-    trailer.extend_from_slice(&items.to_le_bytes());
+    trailer.extend_from_slice(&out.segments.to_le_bytes());
+    trailer.extend_from_slice(&out.records.to_le_bytes());
     trailer.extend_from_slice(&crc32fast::hash(&trailer).to_le_bytes());
-    out.write_all(&trailer)?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
+    out.out.write_all(&trailer)?;
+    let file = out.out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
-    let bytes = file.metadata()?.len();
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    Ok(Saved {
-        items,
-        bytes,
-        seconds: began.elapsed().as_secs_f64(),
-    })
+    Ok((out.records, file.metadata()?.len()))
+}
+
+/// The file's records, gathered into checksummed segments as they are written.
+struct Segments {
+    out: BufWriter<File>,
+    /// Records of the segment not yet written.
+    payload: Vec<u8>,
+    /// How many records `payload` holds.
+    in_payload: u32,
+    /// Segments written.
+    segments: u64,
+    /// Records written or in `payload`.
+    records: u64,
+}
+
+impl Segments {
+    /// Add one item's record; `exptime` is its expiry as a Unix time (0: never).
+    fn push(&mut self, item: &crate::storage::Item<'_>, exptime: i64) {
+        let (key, value) = (item.key(), item.value());
+        let payload = &mut self.payload;
+        payload.extend_from_slice(&item.internal_cas().to_le_bytes());
+        payload.extend_from_slice(&exptime.to_le_bytes());
+        payload.extend_from_slice(&item.flags().to_le_bytes());
+        // Keys are at most 250 bytes and values at most -I, checked when stored.
+        payload.push(key.len() as u8);
+        payload.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        payload.extend_from_slice(key);
+        payload.extend_from_slice(value);
+        self.in_payload += 1;
+        self.records += 1;
+    }
+
+    /// Write the records gathered so far as one segment (nothing when there are none).
+    fn close_segment(&mut self) -> std::io::Result<()> {
+        if self.in_payload == 0 {
+            return Ok(());
+        }
+        let len = u32::try_from(self.payload.len()).map_err(std::io::Error::other)?;
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(&self.in_payload.to_le_bytes())?;
+        self.out
+            .write_all(&crc32fast::hash(&self.payload).to_le_bytes())?;
+        self.out.write_all(&self.payload)?;
+        self.payload.clear();
+        self.in_payload = 0;
+        self.segments += 1;
+        Ok(())
+    }
 }
 
 /// Reads exactly, telling a short file apart from other errors.

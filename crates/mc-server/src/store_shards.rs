@@ -272,9 +272,7 @@ impl StoreShards {
                 "a panic interrupted a store operation; a shard of the cache was emptied so \
                  that no half-updated item can be served"
             );
-            // Keep the settings run-time commands may have changed.
-            let config = guard.config().clone();
-            *guard = Store::with_pool(config, self.pool.clone(), self.hasher.clone());
+            self.empty(&mut guard);
             shard.poisoned.store(false, Ordering::Relaxed);
         }
         ShardGuard {
@@ -286,10 +284,15 @@ impl StoreShards {
     /// Empty every shard (their memory goes back to the budget); the CAS counter goes on.
     pub fn clear(&self) {
         for index in 0..self.shards.len() {
-            let mut guard = self.shard(index);
-            let config = guard.config().clone();
-            *guard.guard = Store::with_pool(config, self.pool.clone(), self.hasher.clone());
+            self.empty(&mut self.shard(index).guard);
         }
+    }
+
+    /// Replace a shard's store by an empty one, keeping the settings run-time commands may
+    /// have changed; the old one's memory goes back to the budget as it drops.
+    fn empty(&self, store: &mut Store) {
+        let config = store.config().clone();
+        *store = Store::with_pool(config, self.pool.clone(), self.hasher.clone());
     }
 
     /// Hand out no CAS unique at or below `at_least` from now on.
