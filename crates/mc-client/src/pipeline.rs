@@ -387,57 +387,76 @@ async fn read_reply(
     server: &str,
     broken: &Broken,
 ) -> Result<Reply> {
-    let unexpected =
-        |r: &Response| Error::Protocol(format!("unexpected answer {r:?} from {server}"));
     match expect {
         Expect::Nothing => Ok(Reply::Sent),
         Expect::Line => {
             let response = next_response(reader, buf, decoder, server, broken).await?;
             match response {
-                Response::Value(_) | Response::Stat { .. } => Err(unexpected(&response)),
+                Response::Value(_) | Response::Stat { .. } => Err(unexpected(&response, server)),
                 other => Ok(Reply::Line(other)),
             }
         }
         Expect::Values => {
             let mut values = Vec::new();
-            loop {
-                match next_response(reader, buf, decoder, server, broken).await? {
-                    Response::Value(v) => values.push(v),
-                    Response::End => return Ok(Reply::Values(values)),
-                    // An error line ends a retrieval too (e.g. CLIENT_ERROR for a bad key).
-                    r @ (Response::Error(_)
-                    | Response::ClientError(_)
-                    | Response::ServerError(_)) => return Ok(Reply::Line(r)),
-                    other => return Err(unexpected(&other)),
+            let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
+                Response::Value(v) => {
+                    values.push(v);
+                    Ok(())
                 }
-            }
+                other => Err(other),
+            });
+            Ok(end.await?.map_or(Reply::Values(values), Reply::Line))
         }
         Expect::Value => {
             let mut value = None;
-            loop {
-                match next_response(reader, buf, decoder, server, broken).await? {
-                    Response::Value(v) if value.is_none() => value = Some(v),
-                    Response::End => return Ok(Reply::Value(value)),
-                    r @ (Response::Error(_)
-                    | Response::ClientError(_)
-                    | Response::ServerError(_)) => return Ok(Reply::Line(r)),
-                    // A second value for one key: the stream is out of step.
-                    other => return Err(unexpected(&other)),
+            let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
+                Response::Value(v) if value.is_none() => {
+                    value = Some(v);
+                    Ok(())
                 }
-            }
+                // A second value for one key: the stream is out of step.
+                other => Err(other),
+            });
+            Ok(end.await?.map_or(Reply::Value(value), Reply::Line))
         }
         Expect::Stats => {
             let mut stats = Vec::new();
-            loop {
-                match next_response(reader, buf, decoder, server, broken).await? {
-                    Response::Stat { name, value } => stats.push((name, value)),
-                    Response::End => return Ok(Reply::Stats(stats)),
-                    r @ (Response::Error(_)
-                    | Response::ClientError(_)
-                    | Response::ServerError(_)) => return Ok(Reply::Line(r)),
-                    other => return Err(unexpected(&other)),
+            let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
+                Response::Stat { name, value } => {
+                    stats.push((name, value));
+                    Ok(())
                 }
-            }
+                other => Err(other),
+            });
+            Ok(end.await?.map_or(Reply::Stats(stats), Reply::Line))
         }
     }
+}
+
+/// Read the items of a listing (`VALUE`s, `STAT`s) up to `END`, handing each to `take`, which
+/// refuses one that does not belong (the stream is then out of step: an error). Returns `None`
+/// at `END`, or the error line that ended the listing instead (e.g. `CLIENT_ERROR` for a bad
+/// key).
+async fn read_listing(
+    reader: &mut tokio::io::ReadHalf<Box<dyn Io>>,
+    buf: &mut BytesMut,
+    decoder: &mut ResponseDecoder,
+    server: &str,
+    broken: &Broken,
+    mut take: impl FnMut(Response) -> std::result::Result<(), Response>,
+) -> Result<Option<Response>> {
+    loop {
+        match next_response(reader, buf, decoder, server, broken).await? {
+            Response::End => return Ok(None),
+            r @ (Response::Error(_) | Response::ClientError(_) | Response::ServerError(_)) => {
+                return Ok(Some(r))
+            }
+            item => take(item).map_err(|other| unexpected(&other, server))?,
+        }
+    }
+}
+
+/// An answer that does not fit the request: the stream is out of step.
+fn unexpected(answer: &Response, server: &str) -> Error {
+    Error::Protocol(format!("unexpected answer {answer:?} from {server}"))
 }
