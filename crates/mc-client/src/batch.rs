@@ -32,26 +32,35 @@ pub struct MultiGet<T> {
     pub failed: Vec<(String, Error)>,
 }
 
-/// Keys grouped by the server they go to: `(key as given, full key)`.
-type Groups = BTreeMap<usize, Vec<(String, Vec<u8>)>>;
+/// Keys grouped by the server they go to, as positions in the caller's list.
+type Routes = BTreeMap<usize, Vec<usize>>;
 
 impl Client {
-    /// Check every key and group them by server. A key with no live server is reported, not
-    /// fatal; an invalid key is an error for the whole call (nothing was sent).
-    fn group(&self, keys: &[&str]) -> Result<(Groups, Vec<(String, Error)>)> {
-        let mut groups = Groups::new();
+    /// Check every key and group their positions by server. A key with no live server is
+    /// reported (with its position), not fatal; an invalid key is an error for the whole call
+    /// (nothing was sent).
+    fn route_keys(&self, keys: &[&str]) -> Result<(Routes, Vec<(usize, Error)>)> {
+        let prefix = self.inner.options.key_prefix.as_bytes();
+        let servers = self.inner.nodes.len().max(1);
+        let mut routes = Routes::new();
         let mut unroutable = Vec::new();
-        for key in keys {
-            let full = self.full_key(key)?;
+        let mut full = Vec::with_capacity(prefix.len() + 64);
+        for (i, key) in keys.iter().enumerate() {
+            full.clear();
+            full.extend_from_slice(prefix);
+            full.extend_from_slice(key.as_bytes());
+            check_key(&full, self.inner.options.max_key_length)?;
             match self.pick(&full) {
-                Ok(index) => groups
+                Ok(index) => routes
                     .entry(index)
-                    .or_default()
-                    .push((key.to_string(), full)),
-                Err(e) => unroutable.push((key.to_string(), e)),
+                    // Room for this server's expected share: one call naming N keys over S
+                    // servers reserves about N, not S × N.
+                    .or_insert_with(|| Vec::with_capacity(keys.len().div_ceil(servers)))
+                    .push(i),
+                Err(e) => unroutable.push((i, e)),
             }
         }
-        Ok((groups, unroutable))
+        Ok((routes, unroutable))
     }
 
     /// Send `requests` (one per key of `keys`, in order) to server `index` as one pipelined
@@ -85,28 +94,11 @@ impl Client {
 
     /// [`Client::get_multi`], also reporting the keys that could not be read and why.
     pub async fn get_multi_report<T: FromValue>(&self, keys: &[&str]) -> Result<MultiGet<T>> {
-        let prefix = self.inner.options.key_prefix.as_bytes();
-        // Each key's server, by its position in `keys`; every key is checked before anything
-        // is sent.
-        let mut by_server: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        let servers = self.inner.nodes.len().max(1);
-        let mut failed = Vec::new();
-        let mut full = Vec::with_capacity(prefix.len() + 64);
-        for (i, key) in keys.iter().enumerate() {
-            full.clear();
-            full.extend_from_slice(prefix);
-            full.extend_from_slice(key.as_bytes());
-            check_key(&full, self.inner.options.max_key_length)?;
-            match self.pick(&full) {
-                Ok(index) => by_server
-                    .entry(index)
-                    // Room for this server's expected share: one call naming N keys over S
-                    // servers reserves about N, not S × N.
-                    .or_insert_with(|| Vec::with_capacity(keys.len().div_ceil(servers)))
-                    .push(i),
-                Err(e) => failed.push((key.to_string(), e)),
-            }
-        }
+        let (by_server, unroutable) = self.route_keys(keys)?;
+        let mut failed: Vec<(String, Error)> = unroutable
+            .into_iter()
+            .map(|(i, e)| (keys[i].to_string(), e))
+            .collect();
         // One request per server, all in flight at once from this task.
         let reads = by_server
             .iter()
@@ -188,55 +180,50 @@ impl Client {
     ) -> Result<Vec<String>> {
         let exptime = exptime.into();
         let keys: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
-        let (groups, unroutable) = self.group(&keys)?;
-        let by_key: HashMap<&str, &V> = values.iter().map(|(k, v)| (*k, v)).collect();
-        let mut failed: Vec<String> = unroutable.into_iter().map(|(k, _)| k).collect();
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, keys) in groups {
-            let mut requests = Vec::new();
-            let mut sent = Vec::new();
-            for (key, full) in keys {
-                let Some(value) = by_key.get(key.as_str()) else {
-                    continue;
-                };
+        let (routes, unroutable) = self.route_keys(&keys)?;
+        let mut failed: Vec<usize> = unroutable.into_iter().map(|(i, _)| i).collect();
+        let mut sent = Vec::with_capacity(routes.len());
+        let mut batches = Vec::with_capacity(routes.len());
+        for (&index, asked) in &routes {
+            let mut requests = Vec::with_capacity(asked.len());
+            let mut keys_sent = Vec::with_capacity(asked.len());
+            for &i in asked {
                 // A value that cannot be encoded (too large...) is not stored.
-                let Ok(raw) = self.encode_value(*value) else {
-                    failed.push(key);
+                let Ok(raw) = self.encode_value(&values[i].1) else {
+                    failed.push(i);
                     continue;
                 };
-                let mut wire = BytesMut::new();
-                Request::Store(StoreRequest {
+                let request = Request::Store(StoreRequest {
                     command: StoreCommand::Set,
-                    key: Bytes::from(full),
+                    key: Bytes::from(self.full_key(keys[i])?),
                     flags: raw.flags,
                     exptime: exptime.0,
                     cas: 0,
                     data: raw.data,
                     noreply: false,
-                })
-                .encode(&mut wire);
-                requests.push((wire, Expect::Line));
-                sent.push(key);
+                });
+                requests.push((encoded(&request), Expect::Line));
+                keys_sent.push(i);
             }
-            let client = self.clone();
-            tasks.spawn(async move { (sent, client.batch(index, requests).await) });
+            sent.push(keys_sent);
+            batches.push(self.batch(index, requests));
         }
-        while let Some(joined) = tasks.join_next().await {
-            let (keys, result) = joined.map_err(|e| Error::Protocol(e.to_string()))?;
+        for (keys_sent, result) in sent.into_iter().zip(join_all(batches).await) {
             match result {
                 Ok(answers) => {
-                    for (key, answer) in keys.into_iter().zip(answers) {
+                    for (i, answer) in keys_sent.into_iter().zip(answers) {
                         let stored = answer
                             .and_then(|reply| status_bool(reply, &Response::Stored))
                             .unwrap_or(false);
                         if !stored {
-                            failed.push(key);
+                            failed.push(i);
                         }
                     }
                 }
-                Err(_) => failed.extend(keys),
+                Err(_) => failed.extend(keys_sent),
             }
         }
+        let mut failed: Vec<String> = failed.into_iter().map(|i| keys[i].to_string()).collect();
         failed.sort();
         Ok(failed)
     }
@@ -244,35 +231,27 @@ impl Client {
     /// Delete many keys: one pipelined batch per server, all at once. True when every key's
     /// server answered (missing keys are not failures), as python-memcached's `delete_multi`.
     pub async fn delete_multi(&self, keys: &[&str]) -> Result<bool> {
-        let (groups, unroutable) = self.group(keys)?;
-        let mut all = unroutable.is_empty();
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, keys) in groups {
-            let requests = keys
-                .into_iter()
-                .map(|(_, full)| {
-                    let mut wire = BytesMut::new();
-                    Request::Delete(Delete {
-                        key: Bytes::from(full),
-                        noreply: false,
-                    })
-                    .encode(&mut wire);
-                    (wire, Expect::Line)
-                })
-                .collect();
-            let client = self.clone();
-            tasks.spawn(async move { client.batch(index, requests).await });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            match joined.map_err(|e| Error::Protocol(e.to_string()))? {
-                Ok(answers) => {
-                    all &= answers.into_iter().all(|a| {
-                        a.and_then(|reply| status_bool(reply, &Response::Deleted))
-                            .is_ok()
-                    });
-                }
-                Err(_) => all = false,
+        let (routes, unroutable) = self.route_keys(keys)?;
+        let mut batches = Vec::with_capacity(routes.len());
+        for (&index, asked) in &routes {
+            let mut requests = Vec::with_capacity(asked.len());
+            for &i in asked {
+                let request = Request::Delete(Delete {
+                    key: Bytes::from(self.full_key(keys[i])?),
+                    noreply: false,
+                });
+                requests.push((encoded(&request), Expect::Line));
             }
+            batches.push(self.batch(index, requests));
+        }
+        let mut all = unroutable.is_empty();
+        for result in join_all(batches).await {
+            all &= result.is_ok_and(|answers| {
+                answers.into_iter().all(|a| {
+                    a.and_then(|reply| status_bool(reply, &Response::Deleted))
+                        .is_ok()
+                })
+            });
         }
         Ok(all)
     }
@@ -326,6 +305,13 @@ impl<'a> Matcher<'a> {
         }
         self.fallback.as_mut()?.get_mut(key)?.pop()
     }
+}
+
+/// A request's wire form, in a buffer of its own.
+fn encoded(request: &Request) -> BytesMut {
+    let mut wire = BytesMut::new();
+    request.encode(&mut wire);
+    wire
 }
 
 /// Drive every future to completion concurrently within the calling task; the outputs come
