@@ -32,31 +32,13 @@ fn operations_through_nutcracker() {
     let servers: Vec<RunningServer> = (0..3)
         .map(|_| RunningServer::start(Config::ephemeral()).expect("server"))
         .collect();
-    let (port, stats_port) = (free_port(), free_port());
-    let mut config = format!(
-        "pool:\n  listen: 127.0.0.1:{port}\n  hash: md5\n  distribution: ketama\n  timeout: 2000\n  redis: false\n  servers:\n"
-    );
-    for s in &servers {
-        config.push_str(&format!("   - {}:1\n", s.local_addr().expect("addr")));
-    }
     let dir = std::env::temp_dir().join(format!("mc-client-twemproxy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("nutcracker.yml");
-    std::fs::write(&conf, config).expect("config");
-    let child = Command::new(nutcracker)
-        .arg("-c")
-        .arg(&conf)
-        .args(["-s", &stats_port.to_string(), "-a", "127.0.0.1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nutcracker");
-    let _proxy = Proxy(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nutcracker did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let lines: Vec<String> = servers
+        .iter()
+        .map(|s| format!("{}:1", s.local_addr().expect("addr")))
+        .collect();
+    let (_proxy, port) = proxy(&nutcracker, &lines, &dir);
 
     let options = Options {
         cache_cas: true,
