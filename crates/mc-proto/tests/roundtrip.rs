@@ -99,14 +99,7 @@ fn request() -> impl Strategy<Value = Request> {
         GetCommand::Gat,
         GetCommand::Gats,
     ]);
-    let store_command = select(vec![
-        StoreCommand::Set,
-        StoreCommand::Add,
-        StoreCommand::Replace,
-        StoreCommand::Append,
-        StoreCommand::Prepend,
-        StoreCommand::Cas,
-    ]);
+    let store_command = select(StoreCommand::ALL.to_vec());
     prop_oneof![
         (get_command, any::<i32>(), vec(key(), 1..8)).prop_map(|(command, exptime, keys)| {
             Request::Get(Get {

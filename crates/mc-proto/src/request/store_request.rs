@@ -26,6 +26,16 @@ pub enum StoreCommand {
 }
 
 impl StoreCommand {
+    /// Every storage command.
+    pub const ALL: [StoreCommand; 6] = [
+        StoreCommand::Set,
+        StoreCommand::Add,
+        StoreCommand::Replace,
+        StoreCommand::Append,
+        StoreCommand::Prepend,
+        StoreCommand::Cas,
+    ];
+
     /// The command word on the wire.
     pub fn name(self) -> &'static str {
         match self {

@@ -48,14 +48,7 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let command = prop::sample::select(vec![
-        StoreCommand::Set,
-        StoreCommand::Add,
-        StoreCommand::Replace,
-        StoreCommand::Append,
-        StoreCommand::Prepend,
-        StoreCommand::Cas,
-    ]);
+    let command = prop::sample::select(StoreCommand::ALL.to_vec());
     let value = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..40),
         (0u64..1000).prop_map(|n| n.to_string().into_bytes()),
