@@ -2,7 +2,9 @@
 //! memcached), with the client settings the `session-demo` binary uses.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::Write;
+
+use mc_testkit::read_some;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -154,7 +156,7 @@ impl Demo {
             .expect("timeout");
         conn.write_all(request).expect("write");
         let mut buf = [0u8; 4096];
-        let n = conn.read(&mut buf).expect("read");
+        let n = read_some(&mut conn, &mut buf).expect("read");
         String::from_utf8_lossy(&buf[..n]).to_string()
     }
 

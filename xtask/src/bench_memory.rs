@@ -3,7 +3,7 @@
 //! twice: with its default growth factor (1.25) and with `-f 1.125`, mc-server's own factor,
 //! so a gain is not only a finer growth factor.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 
 use serde_json::{json, Value};
@@ -38,7 +38,7 @@ pub(crate) fn fill(
         let mut answers = 0;
         let mut pending = Vec::new();
         while answers < batch {
-            let n = conn.read(&mut buf).map_err(|e| e.to_string())?;
+            let n = mc_testkit::read_some(&mut conn, &mut buf).map_err(|e| e.to_string())?;
             if n == 0 {
                 return Err("server closed".into());
             }

@@ -8,7 +8,7 @@
 //! items listed, the dump's duration and the prober's p99 and maximum wait, as min / median /
 //! max over the rounds.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -46,7 +46,7 @@ fn probe_until(addr: SocketAddr, stop: &AtomicBool) -> Result<Vec<u64>> {
             .map_err(|e| e.to_string())?;
         let mut got = Vec::new();
         while !got.ends_with(b"END\r\n") {
-            let n = conn.read(&mut buf).map_err(|e| e.to_string())?;
+            let n = mc_testkit::read_some(&mut conn, &mut buf).map_err(|e| e.to_string())?;
             if n == 0 {
                 return Err("the server closed the prober".into());
             }

@@ -1,7 +1,7 @@
 //! `cargo xtask soak [--seconds N]`: mixed load on a release mc-server for a bounded time
 //! (default 600 s), watching its memory, then checking its statistics add up.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ fn ask(addr: SocketAddr, request: &[u8]) -> Result<String> {
     let mut text = Vec::new();
     let mut buf = [0u8; 1 << 16];
     while !text.ends_with(b"END\r\n") {
-        let n = conn.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = mc_testkit::read_some(&mut conn, &mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             break;
         }

@@ -1,7 +1,9 @@
 //! mc-bench cannot flatter a server by accident: an error answer fails the run, and the window
 //! it counts is exactly the window a harness measures the server in.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
+
+use mc_testkit::read_some;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -65,7 +67,7 @@ fn counted_requests(addr: SocketAddr) -> u64 {
     let mut text = String::new();
     let mut buf = [0u8; 8192];
     while !text.ends_with("END\r\n") {
-        let n = conn.read(&mut buf).expect("read");
+        let n = read_some(&mut conn, &mut buf).expect("read");
         assert!(n > 0);
         text.push_str(&String::from_utf8_lossy(&buf[..n]));
     }

@@ -1,7 +1,9 @@
 //! A server that lies gets a typed error and a dropped connection; a wrong value is never
 //! returned. The fake server here answers each connection's first request with a scripted lie.
 
-use std::io::{Read, Write};
+use std::io::Write;
+
+use mc_testkit::read_some;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ fn liar(lies: Vec<Option<&'static [u8]>>) -> String {
                 return;
             };
             let mut buf = [0u8; 1024];
-            let _ = conn.read(&mut buf);
+            let _ = read_some(&mut conn, &mut buf);
             match lie {
                 Some(bytes) => {
                     let _ = conn.write_all(bytes);

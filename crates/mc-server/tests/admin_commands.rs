@@ -3,13 +3,13 @@
 //! memory layout), and memcached's tools reading both.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mc_testkit::{exchange, missing_peer, stat_u64, stats, which, ServerProcess};
+use mc_testkit::{exchange, missing_peer, read_some, stat_u64, stats, which, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mc-server");
 
@@ -330,7 +330,7 @@ fn watch_until(conn: &mut TcpStream, done: impl Fn(&[String]) -> bool) -> Vec<St
     let mut buf = [0u8; 4096];
     let lines = |text: &str| -> Vec<String> { text.lines().map(str::to_string).collect() };
     while Instant::now() < deadline && !(text.ends_with('\n') && done(&lines(&text))) {
-        if let Ok(n) = conn.read(&mut buf) {
+        if let Ok(n) = read_some(conn, &mut buf) {
             if n == 0 {
                 break;
             }
@@ -517,7 +517,7 @@ fn idle_connections_are_closed_after_idle_timeout() {
             .expect("timeout");
         let started = Instant::now();
         let mut buf = [0u8; 16];
-        let n = conn.read(&mut buf).unwrap_or(0);
+        let n = read_some(&mut conn, &mut buf).unwrap_or(0);
         assert_eq!(n, 0, "closed without a word");
         assert!(started.elapsed() < Duration::from_secs(8));
         assert!(stat_u64(&stats(server.addr).expect("stats"), "idle_kicks") >= 1);

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use mc_server::{Config, RunningServer};
-use mc_testkit::exchange;
+use mc_testkit::{exchange, read_some};
 
 fn server(config: Config) -> RunningServer {
     RunningServer::start(config).expect("server starts")
@@ -39,7 +39,7 @@ fn connections_over_the_limit_are_told_and_closed() {
         let mut conn = TcpStream::connect(addr).expect("connect");
         conn.write_all(b"version\r\n").expect("write");
         let mut buf = [0u8; 64];
-        let n = conn.read(&mut buf).expect("read");
+        let n = read_some(&mut conn, &mut buf).expect("read");
         assert!(buf[..n].starts_with(b"VERSION "));
         held.push(conn);
     }
@@ -198,7 +198,7 @@ fn many_idle_connections_stay_open_and_counted() {
             let mut c = TcpStream::connect(addr).expect("connect");
             c.write_all(b"get nothing\r\n").expect("write");
             let mut buf = [0u8; 16];
-            let n = c.read(&mut buf).expect("read");
+            let n = read_some(&mut c, &mut buf).expect("read");
             assert_eq!(&buf[..n], b"END\r\n");
             c
         })
@@ -267,7 +267,7 @@ fn every_way_a_connection_ends_gives_its_slot_back() {
                 let mut sink = [0u8; 1024];
                 conn.set_read_timeout(Some(Duration::from_millis(50)))
                     .expect("timeout");
-                let _ = conn.read(&mut sink);
+                let _ = read_some(&mut conn, &mut sink);
             }
         }
     }
@@ -280,7 +280,7 @@ fn every_way_a_connection_ends_gives_its_slot_back() {
             conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
             conn.write_all(b"version\r\n").ok()?;
             let mut buf = [0u8; 64];
-            let n = conn.read(&mut buf).ok()?;
+            let n = read_some(&mut conn, &mut buf).ok()?;
             if !buf[..n].starts_with(b"VERSION ") {
                 return None;
             }

@@ -5,7 +5,7 @@
 //! uniques aside.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use mc_proto::binary::{BinaryCommand, BinaryResponse, Header, REQUEST_MAGIC};
 use mc_proto::StoreCommand;
 use mc_server::{Config, RunningServer};
-use mc_testkit::{Memcached, Rng};
+use mc_testkit::{read_some, Memcached, Rng};
 
 /// The opaque of the `NOOP` that ends each exchange.
 const END: u32 = 0xffff_ffff;
@@ -188,7 +188,7 @@ impl Peer {
                 }
                 responses.push(response);
             }
-            let n = self.stream.read(&mut buf).expect("read");
+            let n = read_some(&mut self.stream, &mut buf).expect("read");
             assert!(n > 0, "connection closed after {:?}", op.command);
             pending.extend_from_slice(&buf[..n]);
         }

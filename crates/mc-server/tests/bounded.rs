@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mc_testkit::{exchange, ServerProcess};
+use mc_testkit::{exchange, read_some, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mc-server");
 
@@ -58,9 +58,7 @@ fn probe_latencies(addr: SocketAddr, n: usize) -> Vec<u64> {
         conn.write_all(b"get small\r\n").expect("write");
         let mut got = 0;
         while got < expected.len() {
-            let read = conn
-                .read(&mut buf[got..])
-                .expect("another client is answered");
+            let read = read_some(&mut conn, &mut buf[got..]).expect("another client is answered");
             assert!(read > 0, "closed");
             got += read;
         }

@@ -1,12 +1,12 @@
 //! The `mc-server` binary: memcached's flags, daemon mode, pid file, privileges, signals.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use mc_testkit::running_as_root;
+use mc_testkit::{read_some, running_as_root};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mc-server");
 
@@ -112,7 +112,7 @@ fn ask(socket: &Path, request: &[u8]) -> Vec<u8> {
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
     while !answer.ends_with(b"\r\n") {
-        let n = conn.read(&mut buf).expect("read");
+        let n = read_some(&mut conn, &mut buf).expect("read");
         assert!(n > 0, "closed");
         answer.extend_from_slice(&buf[..n]);
     }

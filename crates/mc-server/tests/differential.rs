@@ -3,12 +3,12 @@
 //! mc-server; every answer must be the same bytes, CAS uniques aside.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mc_server::{Config, RunningServer};
-use mc_testkit::{Memcached, Rng};
+use mc_testkit::{read_some, Memcached, Rng};
 
 /// A command whose CAS argument, if any, is filled in per server from what that server said.
 struct Op {
@@ -158,7 +158,7 @@ impl Peer {
         let mut answer = Vec::new();
         let mut buf = [0u8; 65536];
         while !answer.ends_with(b"MN\r\n") {
-            let n = self.stream.read(&mut buf).expect("read");
+            let n = read_some(&mut self.stream, &mut buf).expect("read");
             assert!(n > 0, "connection closed after {text:?}");
             answer.extend_from_slice(&buf[..n]);
         }

@@ -1,7 +1,7 @@
 //! The other ways in: UDP (`-U`) and TLS (`-Z`) side by side with memcached, and SASL PLAIN
 //! (`-S`) over the binary protocol.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use mc_proto::binary::{BinaryCommand, BinaryResponse, Status};
-use mc_testkit::{missing_peer, running_as_root, which};
+use mc_testkit::{missing_peer, read_some, running_as_root, which};
 use tokio_rustls::rustls;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mc-server");
@@ -266,7 +266,7 @@ fn tls_ask(
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
     while !answer.ends_with(end) {
-        let n = tls.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = read_some(&mut tls, &mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("closed".into());
         }
@@ -289,7 +289,7 @@ fn plain_ask(port: u16, request: &[u8], end: &[u8]) -> Vec<u8> {
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
     while !answer.ends_with(end) {
-        let n = sock.read(&mut buf).expect("read");
+        let n = read_some(&mut sock, &mut buf).expect("read");
         assert!(n > 0, "closed");
         answer.extend_from_slice(&buf[..n]);
     }
@@ -387,7 +387,7 @@ fn tls_listeners_client_certificates_versions_and_refresh() {
         .expect("timeout");
     sock.write_all(b"version\r\n").expect("write");
     let mut buf = [0u8; 64];
-    let n = sock.read(&mut buf).unwrap_or(0);
+    let n = read_some(&mut sock, &mut buf).unwrap_or(0);
     assert!(!buf[..n].starts_with(b"VERSION"));
     assert_eq!(
         plain_ask(plain_port, b"version\r\n", b"\r\n"),
@@ -461,7 +461,7 @@ fn binary_ask(conn: &mut TcpStream, command: BinaryCommand) -> Option<BinaryResp
         if let Some(response) = BinaryResponse::decode(&mut pending) {
             return Some(response);
         }
-        let n = conn.read(&mut buf).ok()?;
+        let n = read_some(conn, &mut buf).ok()?;
         if n == 0 {
             return None;
         }
@@ -524,7 +524,7 @@ fn sasl_plain_guards_the_binary_protocol() {
     text.write_all(b"get k\r\nget k\r\nget k\r\n")
         .expect("write");
     let mut buf = [0u8; 64];
-    assert!(matches!(text.read(&mut buf), Ok(0) | Err(_)));
+    assert!(matches!(read_some(&mut text, &mut buf), Ok(0) | Err(_)));
     // With the password: authenticated, and served.
     let mut conn = TcpStream::connect(addr).expect("connect");
     conn.set_read_timeout(Some(Duration::from_secs(5)))

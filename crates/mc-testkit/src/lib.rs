@@ -188,6 +188,19 @@ pub fn clock_ticks_per_second() -> f64 {
     })
 }
 
+/// One `read`, retried when a signal interrupts it. A socket read with a timeout
+/// (`SO_RCVTIMEO`) fails with `EINTR` on any signal, even one whose handler asks for restarts,
+/// and also when the process is stopped and continued (a debugger, a frozen CI container), so a
+/// test that reads with a timeout must not take `Interrupted` for the server's answer.
+pub fn read_some(source: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match source.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// A server's `stats`, by name.
 pub fn stats(addr: SocketAddr) -> std::io::Result<std::collections::HashMap<String, String>> {
     let mut conn = TcpStream::connect(addr)?;
@@ -196,7 +209,7 @@ pub fn stats(addr: SocketAddr) -> std::io::Result<std::collections::HashMap<Stri
     let mut text = Vec::new();
     let mut buf = [0u8; 16384];
     while !text.ends_with(b"END\r\n") {
-        let n = conn.read(&mut buf)?;
+        let n = read_some(&mut conn, &mut buf)?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
@@ -286,7 +299,7 @@ pub fn exchange(addr: SocketAddr, input: &[u8]) -> (Vec<u8>, bool) {
     let mut answer = Vec::new();
     let mut buf = [0u8; 65536];
     loop {
-        match stream.read(&mut buf) {
+        match read_some(&mut stream, &mut buf) {
             Ok(0) => return (answer, true),
             Ok(n) => {
                 answer.extend_from_slice(&buf[..n]);
@@ -326,7 +339,7 @@ pub fn send_and_read(
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         stream.set_read_timeout(Some(left)).expect("set timeout");
-        match stream.read(&mut buf) {
+        match read_some(&mut stream, &mut buf) {
             Ok(0) => return (answer, true),
             Ok(n) => {
                 answer.extend_from_slice(&buf[..n]);
