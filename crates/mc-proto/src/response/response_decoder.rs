@@ -61,6 +61,16 @@ impl ResponseDecoder {
         } else {
             newline
         };
+        if buf.starts_with(b"VALUE ") {
+            return self.decode_value(buf, newline, end);
+        }
+        // A one-word answer (`END`, `STORED`...) carries nothing to keep: skip its bytes
+        // rather than cut a shared slice out of the buffer only to compare and drop it.
+        if let Some(response) = fixed_word(&buf[..end]) {
+            self.scanned = 0;
+            buf.advance(newline + 1);
+            return Ok(Some(response));
+        }
         // A value's line is only consumed together with its data block, so that an incomplete
         // block leaves the buffer untouched.
         let data_len = match value_length(&buf[..end])? {
@@ -96,19 +106,82 @@ impl ResponseDecoder {
         };
         parse_line(line, data).map(Some)
     }
+
+    /// [`ResponseDecoder::decode`] for a `VALUE` line ending at `end` (its `\n` at `newline`):
+    /// the line is read once, and only the key and the data become shared slices of the
+    /// buffer (the line itself is skipped, not kept), so a retrieval's answer costs two
+    /// reference counts per item.
+    fn decode_value(
+        &mut self,
+        buf: &mut BytesMut,
+        newline: usize,
+        end: usize,
+    ) -> Result<Option<Response>, ResponseError> {
+        let line = &buf[..end];
+        let malformed = || ResponseError::MalformedLine(Bytes::copy_from_slice(line));
+        let mut fields = [(0, 0); 5];
+        let mut count = 0;
+        for word in words(line).skip(1) {
+            if count == fields.len() {
+                return Err(malformed());
+            }
+            fields[count] = word;
+            count += 1;
+        }
+        // The length first, as for any value: a block too large is refused as such.
+        let field = |i: usize| &line[fields[i].0..fields[i].1];
+        let len = (count >= 3)
+            .then(|| strict_u64(field(2)))
+            .flatten()
+            .ok_or_else(malformed)?;
+        if len > self.max_value as u64 {
+            return Err(ResponseError::ValueTooLarge {
+                declared: len,
+                limit: self.max_value,
+            });
+        }
+        let len = len as usize;
+        if buf.len() < newline + 1 + len + 2 {
+            self.scanned = newline;
+            return Ok(None);
+        }
+        let flags = strict_u64(field(1)).and_then(|f| u32::try_from(f).ok());
+        let cas = match count {
+            3 => Some(None),
+            4 => strict_u64(field(3)).map(Some),
+            _ => None,
+        };
+        let (Some(flags), Some(cas)) = (flags, cas) else {
+            return Err(malformed());
+        };
+        let data_start = newline + 1;
+        if &buf[data_start + len..data_start + len + 2] != b"\r\n" {
+            return Err(ResponseError::BadDataChunk);
+        }
+        self.scanned = 0;
+        let (key_start, key_end) = fields[0];
+        buf.advance(key_start);
+        let key = buf.split_to(key_end - key_start).freeze();
+        buf.advance(data_start - key_end);
+        let data = buf.split_to(len).freeze();
+        buf.advance(2);
+        Ok(Some(Response::Value(Value {
+            key,
+            flags,
+            cas,
+            data,
+        })))
+    }
 }
 
-/// The data length a line announces (`VALUE` or meta `VA`), if it announces one.
+/// The data length a meta `VA` line announces, if the line is one (`VALUE` lines are read by
+/// [`ResponseDecoder::decode_value`]).
 fn value_length(line: &[u8]) -> Result<Option<u64>, ResponseError> {
-    let field = if line.starts_with(b"VALUE ") {
-        3
-    } else if line.starts_with(b"VA ") {
-        1
-    } else {
+    if !line.starts_with(b"VA ") {
         return Ok(None);
-    };
+    }
     let malformed = || ResponseError::MalformedLine(Bytes::copy_from_slice(line));
-    let (s, e) = words(line).nth(field).ok_or_else(malformed)?;
+    let (s, e) = words(line).nth(1).ok_or_else(malformed)?;
     strict_u64(&line[s..e]).map(Some).ok_or_else(malformed)
 }
 
@@ -120,8 +193,9 @@ fn strict_u64(token: &[u8]) -> Option<u64> {
     parse_u64(token)
 }
 
-fn parse_line(line: Bytes, data: Option<Bytes>) -> Result<Response, ResponseError> {
-    let fixed = match &line[..] {
+/// The answer a line of one fixed word stands for.
+fn fixed_word(line: &[u8]) -> Option<Response> {
+    match line {
         b"END" => Some(Response::End),
         b"STORED" => Some(Response::Stored),
         b"NOT_STORED" => Some(Response::NotStored),
@@ -132,16 +206,13 @@ fn parse_line(line: Bytes, data: Option<Bytes>) -> Result<Response, ResponseErro
         b"OK" => Some(Response::Ok),
         b"RESET" => Some(Response::Reset),
         _ => None,
-    };
-    if let Some(response) = fixed {
-        return Ok(response);
     }
+}
+
+fn parse_line(line: Bytes, data: Option<Bytes>) -> Result<Response, ResponseError> {
     let malformed = |line: &Bytes| ResponseError::MalformedLine(line.clone());
     let after = |prefix: &[u8]| line.slice(prefix.len()..);
     if let Some(data) = data {
-        if line.starts_with(b"VALUE ") {
-            return parse_value(&line, data).ok_or_else(|| malformed(&line));
-        }
         return parse_meta(&line, Some(data)).ok_or_else(|| malformed(&line));
     }
     if let Some(n) = strict_u64(&line) {
@@ -191,27 +262,6 @@ fn message(line: &Bytes, word: &[u8]) -> Bytes {
         Some(b' ') => rest.slice(1..),
         _ => rest,
     }
-}
-
-fn parse_value(line: &Bytes, data: Bytes) -> Option<Response> {
-    let mut fields = words(line).skip(1);
-    let (ks, ke) = fields.next()?;
-    let (fs, fe) = fields.next()?;
-    let _length = fields.next()?;
-    let cas = match fields.next() {
-        Some((s, e)) => Some(strict_u64(&line[s..e])?),
-        None => None,
-    };
-    if fields.next().is_some() {
-        return None;
-    }
-    let flags = u32::try_from(strict_u64(&line[fs..fe])?).ok()?;
-    Some(Response::Value(Value {
-        key: line.slice(ks..ke),
-        flags,
-        cas,
-        data,
-    }))
 }
 
 fn parse_meta(line: &Bytes, data: Option<Bytes>) -> Option<Response> {
@@ -311,10 +361,62 @@ mod tests {
             d.decode(&mut buf),
             Err(ResponseError::UnknownLine(_))
         ));
-        let mut buf = BytesMut::from(&b"VALUE k x 2\r\nab\r\n"[..]);
-        assert!(matches!(
-            d.decode(&mut buf),
-            Err(ResponseError::MalformedLine(_))
-        ));
+        for lie in [
+            &b"VALUE k x 2\r\nab\r\n"[..],
+            b"VALUE k 4294967296 2\r\nab\r\n",
+            b"VALUE k 0 2 -1\r\nab\r\n",
+            b"VALUE k 0 2 1 extra\r\nab\r\n",
+            b"VALUE k 0 +2\r\nab\r\n",
+            b"VALUE k 0\r\n",
+            b"VALUE \r\n",
+        ] {
+            let mut d = ResponseDecoder::default();
+            let mut buf = BytesMut::from(lie);
+            assert!(
+                matches!(d.decode(&mut buf), Err(ResponseError::MalformedLine(_))),
+                "{:?}",
+                String::from_utf8_lossy(lie)
+            );
+        }
+    }
+
+    /// However the answer is cut into reads, the same items come out, key and data intact,
+    /// and a partly arrived item leaves the buffer for the next read.
+    #[test]
+    fn values_decode_the_same_however_they_arrive() {
+        let wire = b"VALUE alpha 7 3 99\r\nabc\r\nVALUE  b  0  0 \r\n\r\nVALUE c 4294967295 2\r\n\r\n\r\nEND\r\n";
+        let whole = decode_all(wire);
+        assert_eq!(whole.len(), 4);
+        assert_eq!(
+            whole[1],
+            Response::Value(Value {
+                key: Bytes::from_static(b"b"),
+                flags: 0,
+                cas: None,
+                data: Bytes::new(),
+            })
+        );
+        assert_eq!(
+            whole[2],
+            Response::Value(Value {
+                key: Bytes::from_static(b"c"),
+                flags: u32::MAX,
+                cas: None,
+                data: Bytes::from_static(b"\r\n"),
+            })
+        );
+        for cut in 0..wire.len() {
+            let mut decoder = ResponseDecoder::default();
+            let mut buf = BytesMut::from(&wire[..cut]);
+            let mut out = Vec::new();
+            while let Some(r) = decoder.decode(&mut buf).expect("valid so far") {
+                out.push(r);
+            }
+            buf.extend_from_slice(&wire[cut..]);
+            while let Some(r) = decoder.decode(&mut buf).expect("valid") {
+                out.push(r);
+            }
+            assert_eq!(out, whole, "cut at {cut}");
+        }
     }
 }
