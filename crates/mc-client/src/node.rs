@@ -2,7 +2,8 @@
 //! that fails is left alone for `dead_retry`), and connections opened on demand and replaced
 //! when they break.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::address::ServerSpec;
@@ -43,8 +44,22 @@ pub(crate) struct Node {
     pub(crate) spec: ServerSpec,
     pub(crate) name: String,
     slots: Vec<Slot>,
-    next: std::sync::atomic::AtomicUsize,
-    dead_until: Mutex<Option<Instant>>,
+    next: AtomicUsize,
+    /// When a dead server may be tried again, as nanoseconds after [`epoch`] (at least 1);
+    /// 0 while it is alive. Atomic because every key routed reads it: a live server costs
+    /// one load, no lock and no clock.
+    dead_until: AtomicU64,
+}
+
+/// The instant `dead_until` counts from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Nanoseconds from [`epoch`] to `at` (saturating).
+fn nanos_since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Node {
@@ -53,28 +68,31 @@ impl Node {
             name: spec.addr.to_string(),
             spec,
             slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
-            next: std::sync::atomic::AtomicUsize::new(0),
-            dead_until: Mutex::new(None),
+            next: AtomicUsize::new(0),
+            dead_until: AtomicU64::new(0),
         }
     }
 
     /// python-memcached's `_check_dead`: a dead server is retried once `dead_retry` has passed.
     pub(crate) fn is_alive(&self) -> bool {
-        let mut dead = self.dead_until.lock().unwrap_or_else(|e| e.into_inner());
-        match *dead {
-            Some(until) if Instant::now() < until => false,
-            Some(_) => {
-                *dead = None;
-                true
-            }
-            None => true,
+        let until = self.dead_until.load(Ordering::Acquire);
+        if until == 0 {
+            return true;
         }
+        if nanos_since_epoch(Instant::now()) < until {
+            return false;
+        }
+        // Its time is up: alive again (unless it was marked dead anew meanwhile).
+        let _ = self
+            .dead_until
+            .compare_exchange(until, 0, Ordering::AcqRel, Ordering::Acquire);
+        true
     }
 
     pub(crate) fn mark_dead(&self, dead_retry: Duration) {
         tracing::warn!("marking {} dead for {dead_retry:?}", self.name);
-        *self.dead_until.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Instant::now() + dead_retry);
+        let until = nanos_since_epoch(Instant::now() + dead_retry).max(1);
+        self.dead_until.store(until, Ordering::Release);
         self.drop_connections();
     }
 
@@ -95,7 +113,7 @@ impl Node {
         connect_timeout: Duration,
         max_value: usize,
     ) -> Result<Connection> {
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let slot = &self.slots[i];
         if let Some(conn) = slot.live() {
             return Ok(conn);

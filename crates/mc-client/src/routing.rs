@@ -11,6 +11,9 @@ use crate::node::Node;
 pub(crate) struct Router {
     buckets: Vec<usize>,
     continuum: Option<Continuum>,
+    /// The server when there is only one: every key goes there (or nowhere while it is dead)
+    /// whatever its hash, so none is computed.
+    only: Option<usize>,
 }
 
 impl Router {
@@ -21,14 +24,20 @@ impl Router {
                 specs.iter().map(|s| (s.point_label(), s.weight)).collect();
             Continuum::with_labels(&labeled)
         });
+        let buckets = buckets(&weights);
+        let only = (specs.len() == 1 && !buckets.is_empty()).then_some(0);
         Router {
-            buckets: buckets(&weights),
+            buckets,
             continuum,
+            only,
         }
     }
 
     /// The live server for a full key, or `None` when none can take it.
     pub(crate) fn pick(&self, key: &[u8], nodes: &[Node]) -> Option<usize> {
+        if let Some(only) = self.only {
+            return nodes[only].is_alive().then_some(only);
+        }
         match &self.continuum {
             Some(continuum) => continuum.pick(key).filter(|&i| nodes[i].is_alive()),
             None => modula_pick(key, &self.buckets, |i| nodes[i].is_alive()),
