@@ -32,6 +32,13 @@ pub struct MultiGet<T> {
     pub failed: Vec<(String, Error)>,
 }
 
+/// What one server answered to a multi-key read: its values, and for each the position in
+/// the caller's list of the key it answers (two lists, so the values are not moved again).
+struct Found {
+    values: Vec<Value>,
+    positions: Vec<usize>,
+}
+
 /// Keys grouped by the server they go to, as positions in the caller's list.
 type Routes = BTreeMap<usize, Vec<usize>>;
 
@@ -106,8 +113,8 @@ impl Client {
         let answers = join_all(reads.collect()).await;
         let mut found = HashMap::with_capacity(keys.len());
         for (asked, answer) in by_server.values().zip(answers) {
-            let values = match answer {
-                Ok(values) => values,
+            let found_here = match answer {
+                Ok(found_here) => found_here,
                 Err(e) => {
                     failed.extend(
                         asked
@@ -117,7 +124,7 @@ impl Client {
                     continue;
                 }
             };
-            for (i, v) in values {
+            for (i, v) in found_here.positions.into_iter().zip(found_here.values) {
                 let raw = Raw {
                     flags: v.flags,
                     data: v.data,
@@ -136,12 +143,7 @@ impl Client {
 
     /// Read `keys[i]` for every `i` of `asked` from server `index` in one `get`; each value
     /// comes back with the position of the key it answers.
-    async fn read_from(
-        &self,
-        index: usize,
-        keys: &[&str],
-        asked: &[usize],
-    ) -> Result<Vec<(usize, Value)>> {
+    async fn read_from(&self, index: usize, keys: &[&str], asked: &[usize]) -> Result<Found> {
         let prefix = self.inner.options.key_prefix.as_bytes();
         let len: usize = asked
             .iter()
@@ -151,13 +153,19 @@ impl Client {
         let asked_keys = asked.iter().map(|&i| keys[i].as_bytes());
         Get::encode_keys(GetCommand::Get, 0, prefix, asked_keys, &mut wire);
         let conn = self.connect(index).await?;
+        let expected = u32::try_from(asked.len()).unwrap_or(u32::MAX);
         let answer = self
-            .send_wire(index, conn, RequestWire::Buffer(wire), Expect::Values)
+            .send_wire(
+                index,
+                conn,
+                RequestWire::Buffer(wire),
+                Expect::Values(expected),
+            )
             .await?;
         let values = values(answer.reply)?;
-        let mut matched = Vec::with_capacity(values.len());
+        let mut positions = Vec::with_capacity(values.len());
         let mut matcher = Matcher::new(prefix, keys, asked);
-        for v in values {
+        for v in &values {
             let Some(i) = matcher.position(&v.key) else {
                 // The connection that sent a value nobody asked for is out of step.
                 answer.conn.close();
@@ -166,9 +174,9 @@ impl Client {
                     v.key
                 )));
             };
-            matched.push((i, v));
+            positions.push(i);
         }
-        Ok(matched)
+        Ok(Found { values, positions })
     }
 
     /// Store many values; returns the keys that were not stored, for whatever reason

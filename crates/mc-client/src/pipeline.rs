@@ -24,8 +24,8 @@ use crate::request_wire::RequestWire;
 pub(crate) enum Expect {
     /// One line (`STORED`, `DELETED`, a number, `VERSION ...`, `OK` ...).
     Line,
-    /// `VALUE` items up to `END`.
-    Values,
+    /// `VALUE` items up to `END`, about as many as this (to size the list once).
+    Values(u32),
     /// At most one `VALUE` item, then `END` (a retrieval of one key: no list to allocate).
     Value,
     /// `STAT` lines up to `END`.
@@ -79,6 +79,9 @@ pub(crate) struct Connection {
     jobs: mpsc::Sender<Job>,
     broken: Arc<Broken>,
 }
+
+/// The least free space a read is given.
+const READ_SPACE: usize = 16 * 1024;
 
 /// Requests queued for writing, and answers awaited, per connection.
 pub(crate) const QUEUE_DEPTH: usize = 1024;
@@ -362,20 +365,34 @@ async fn next_response(
         if let Some(response) = decoder.decode(buf)? {
             return Ok(response);
         }
-        let notified = broken.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if broken.is_set() {
-            return Err(closed(server));
-        }
-        tokio::select! {
-            read = reader.read_buf(buf) => match read {
-                Ok(0) => return Err(closed(server)),
-                Ok(_) => {}
-                Err(source) => return Err(Error::Io { server: server.to_string(), source }),
-            },
-            _ = notified => return Err(closed(server)),
-        }
+        fill(reader, buf, server, broken).await?;
+    }
+}
+
+/// Read once more into `buf`: the answer so far is incomplete. Fails when the server closed
+/// the connection or the connection was dropped meanwhile.
+async fn fill(
+    reader: &mut tokio::io::ReadHalf<Box<dyn Io>>,
+    buf: &mut BytesMut,
+    server: &str,
+    broken: &Broken,
+) -> Result<()> {
+    let notified = broken.notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    if broken.is_set() {
+        return Err(closed(server));
+    }
+    // Room for a whole typical answer in one read: reading into a few bytes left at the
+    // buffer's end costs a system call per sliver.
+    buf.reserve(READ_SPACE);
+    tokio::select! {
+        read = reader.read_buf(buf) => match read {
+            Ok(0) => Err(closed(server)),
+            Ok(_) => Ok(()),
+            Err(source) => Err(Error::Io { server: server.to_string(), source }),
+        },
+        _ = notified => Err(closed(server)),
     }
 }
 
@@ -396,8 +413,9 @@ async fn read_reply(
                 other => Ok(Reply::Line(other)),
             }
         }
-        Expect::Values => {
-            let mut values = Vec::new();
+        Expect::Values(expected) => {
+            // Sized by the number of keys asked for, never by anything the server says.
+            let mut values = Vec::with_capacity(expected as usize);
             let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
                 Response::Value(v) => {
                     values.push(v);
@@ -446,13 +464,17 @@ async fn read_listing(
     mut take: impl FnMut(Response) -> std::result::Result<(), Response>,
 ) -> Result<Option<Response>> {
     loop {
-        match next_response(reader, buf, decoder, server, broken).await? {
-            Response::End => return Ok(None),
-            r @ (Response::Error(_) | Response::ClientError(_) | Response::ServerError(_)) => {
-                return Ok(Some(r))
+        // Everything already read is decoded in one go; only then is the socket awaited.
+        while let Some(response) = decoder.decode(buf)? {
+            match response {
+                Response::End => return Ok(None),
+                r @ (Response::Error(_) | Response::ClientError(_) | Response::ServerError(_)) => {
+                    return Ok(Some(r))
+                }
+                item => take(item).map_err(|other| unexpected(&other, server))?,
             }
-            item => take(item).map_err(|other| unexpected(&other, server))?,
         }
+        fill(reader, buf, server, broken).await?;
     }
 }
 
