@@ -11,8 +11,9 @@
 //! Commands that look at the whole cache (`stats`, `flush_all`, `slabs reassign`, metadump,
 //! the crawler) lock one shard at a time, never two at once: no lock order to get wrong.
 //!
-//! The locks are `parking_lot` mutexes: small, and no await inside a critical section. The
-//! command counters are kept per thread (in stripes, so two workers never share a cache line)
+//! Each shard is behind a crossbeam `ShardedLock`: a reader locks only its own thread's slot,
+//! so gets on two workers do not pass a lock's cache line back and forth; a writer locks every
+//! slot. No await happens inside a critical section. The command counters are kept per thread (in stripes, so two workers never share a cache line)
 //! and summed by `stats`.
 
 use std::cell::Cell;
