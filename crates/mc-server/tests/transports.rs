@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use mc_proto::binary::{BinaryCommand, BinaryResponse, Status};
-use mc_testkit::{missing_peer, read_some, running_as_root, which};
+use mc_testkit::{missing_peer, read_some, retrying, running_as_root, which};
 use tokio_rustls::rustls;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mc-server");
@@ -100,7 +100,9 @@ fn udp_ask(port: u16, request: &[u8]) -> (Vec<u8>, usize) {
     let mut total = None;
     let mut buf = [0u8; 2048];
     while total.map_or(true, |t| parts.len() < t) {
-        let Ok(n) = socket.recv(&mut buf) else { break };
+        let Ok(n) = retrying(|| socket.recv(&mut buf)) else {
+            break;
+        };
         assert!(n <= 1400, "datagram of {n} bytes");
         assert_eq!(&buf[..2], &[0, 7], "request id echoed");
         let sequence = u16::from_be_bytes([buf[2], buf[3]]);

@@ -193,8 +193,14 @@ pub fn clock_ticks_per_second() -> f64 {
 /// and also when the process is stopped and continued (a debugger, a frozen CI container), so a
 /// test that reads with a timeout must not take `Interrupted` for the server's answer.
 pub fn read_some(source: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    retrying(|| source.read(buf))
+}
+
+/// Run a socket operation until a signal does not interrupt it (see [`read_some`]); for
+/// those that are not a `Read`, such as a UDP socket's `recv`.
+pub fn retrying<T>(mut op: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
     loop {
-        match source.read(buf) {
+        match op() {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             other => return other,
         }
