@@ -80,6 +80,9 @@ pub(crate) struct Connection {
     broken: Arc<Broken>,
 }
 
+/// The most values a multi-key answer's list reserves before any arrive.
+const MAX_VALUES_RESERVED: usize = 4096;
+
 /// The least free space a read is given.
 const READ_SPACE: usize = 16 * 1024;
 
@@ -414,8 +417,10 @@ async fn read_reply(
             }
         }
         Expect::Values(expected) => {
-            // Sized by the number of keys asked for, never by anything the server says.
-            let mut values = Vec::with_capacity(expected as usize);
+            // Sized by the number of keys asked for, never by anything the server says, and
+            // only up to a point: a call naming millions of keys, most of them missing,
+            // should not reserve room for all of them before the first answer.
+            let mut values = Vec::with_capacity((expected as usize).min(MAX_VALUES_RESERVED));
             let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
                 Response::Value(v) => {
                     values.push(v);
