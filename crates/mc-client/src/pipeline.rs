@@ -83,7 +83,13 @@ pub(crate) struct Connection {
 /// The most values a multi-key answer's list reserves before any arrive.
 const MAX_VALUES_RESERVED: usize = 4096;
 
-/// The least free space a read is given.
+/// Free space below which a read first makes room: reading into the last few bytes of the
+/// buffer would cost a system call per sliver of an answer.
+const MIN_READ_SPACE: usize = 4 * 1024;
+
+/// The room then made. Values handed out are slices of the buffer and keep it alive, so the
+/// buffer is only replaced once it is nearly full (a value kept by the caller pins a buffer
+/// holding at least 12 KiB of answers, never one holding little else).
 const READ_SPACE: usize = 16 * 1024;
 
 /// Requests queued for writing, and answers awaited, per connection.
@@ -386,9 +392,9 @@ async fn fill(
     if broken.is_set() {
         return Err(closed(server));
     }
-    // Room for a whole typical answer in one read: reading into a few bytes left at the
-    // buffer's end costs a system call per sliver.
-    buf.reserve(READ_SPACE);
+    if buf.capacity() - buf.len() < MIN_READ_SPACE {
+        buf.reserve(READ_SPACE);
+    }
     tokio::select! {
         read = reader.read_buf(buf) => match read {
             Ok(0) => Err(closed(server)),
