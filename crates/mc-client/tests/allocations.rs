@@ -121,6 +121,40 @@ fn a_get_allocates_at_most_once() {
     server.shutdown();
 }
 
+/// Values are slices of the connection's read buffer and keep it alive. A caller that keeps
+/// every value it reads must not cost a fresh read buffer per `get`: the buffer is replaced
+/// only once nearly full, so kept values share it.
+#[test]
+fn kept_values_share_read_buffers() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let addr = server.local_addr().expect("addr").to_string();
+    runtime().block_on(async {
+        let client = Client::new([addr.as_str()]);
+        assert!(client
+            .set("key", "a 32-byte value, more or less..", 0)
+            .await
+            .expect("answered"));
+        for _ in 0..200 {
+            client.get::<Bytes>("key").await.expect("answered");
+        }
+        let mut kept = Vec::with_capacity(N);
+        let allocations = allocations_of(async {
+            for _ in 0..N {
+                kept.push(client.get::<Bytes>("key").await.expect("answered"));
+            }
+        })
+        .await;
+        assert_eq!(kept.iter().flatten().count(), N);
+        // One per get (the answer's channel), plus a new read buffer about every 200 answers
+        // of ~60 bytes; a buffer per get would make it 2 x N.
+        assert!(
+            allocations <= N + N / 50,
+            "{allocations} allocations for {N} gets whose values were kept"
+        );
+    });
+    server.shutdown();
+}
+
 #[test]
 fn a_set_allocates_a_bounded_few_and_never_copies_the_key() {
     let server = RunningServer::start(Config::ephemeral()).expect("server");
