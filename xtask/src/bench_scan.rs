@@ -4,9 +4,12 @@
 //! Each server (release build of mc-server; Debian's memcached; both `-t 2 -m 128`, pinned to
 //! core 0 while this process runs on core 1) gets the same 500,000 items (16-byte keys, 32-byte values). Then one connection asks for the dump and
 //! reads it as fast as it can, while another sends `get` after `get` on one key and times each
-//! round trip. Rounds alternate which server goes first; the report gives, per server, the
-//! items listed, the dump's duration and the prober's p99 and maximum wait, as min / median /
-//! max over the rounds.
+//! round trip. Before each dump the same prober runs for half a second on the idle server,
+//! so that the report shows what its longest wait is with no dump at all (on a shared or
+//! virtual machine, single waits of milliseconds happen anyway). Rounds alternate which
+//! server goes first; the report gives, per server, the items listed, the dump's duration, the
+//! prober's p99 and maximum wait, and its maximum wait when idle, as min / median / max over
+//! the rounds.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -24,13 +27,45 @@ use crate::Result;
 
 const ITEMS: u64 = 500_000;
 
-/// One dump with a prober beside it.
+/// How long the prober runs with no dump, to show what its waits are without one.
+const IDLE_WINDOW: Duration = Duration::from_millis(500);
+
+/// One dump with a prober beside it, and the same prober on the idle server.
 struct Measurement {
     listed: u64,
     dump_seconds: f64,
     probes: usize,
     p99_us: u64,
     max_us: u64,
+    /// The prober's p99 and longest wait over [`IDLE_WINDOW`] with no dump running: this
+    /// machine's own hiccups, the floor under `max_us`.
+    idle_p99_us: u64,
+    idle_max_us: u64,
+}
+
+/// The p99 and the longest of some round-trip times (not empty).
+fn p99_and_max(mut times: Vec<u64>) -> Result<(u64, u64)> {
+    if times.is_empty() {
+        return Err("the prober got no answer".into());
+    }
+    times.sort_unstable();
+    let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)];
+    Ok((p99, times[times.len() - 1]))
+}
+
+/// Run the prober while `work` runs; the prober's round-trip times and what `work` returned.
+fn probe_during<T>(addr: SocketAddr, work: impl FnOnce() -> Result<T>) -> Result<(Vec<u64>, T)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let stop = stop.clone();
+        std::thread::spawn(move || probe_until(addr, &stop))
+    };
+    // Let the prober settle into its loop.
+    std::thread::sleep(Duration::from_millis(100));
+    let outcome = work();
+    stop.store(true, Ordering::Relaxed);
+    let times = prober.join().map_err(|_| "prober panicked")??;
+    Ok((times, outcome?))
 }
 
 fn probe_until(addr: SocketAddr, stop: &AtomicBool) -> Result<Vec<u64>> {
@@ -64,53 +99,52 @@ fn probe_until(addr: SocketAddr, stop: &AtomicBool) -> Result<Vec<u64>> {
 }
 
 fn measure(server: &Proc) -> Result<Measurement> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let prober = {
-        let (addr, stop) = (server.addr, stop.clone());
-        std::thread::spawn(move || probe_until(addr, &stop))
-    };
-    // Let the prober settle into its loop.
-    std::thread::sleep(Duration::from_millis(100));
+    let (idle_times, ()) = probe_during(server.addr, || {
+        std::thread::sleep(IDLE_WINDOW);
+        Ok(())
+    })?;
+    let (idle_p99_us, idle_max_us) = p99_and_max(idle_times)?;
     let started = Instant::now();
-    let dump = (|| -> Result<u64> {
-        let mut conn = TcpStream::connect(server.addr).map_err(|e| e.to_string())?;
-        conn.write_all(b"lru_crawler metadump all\r\n")
-            .map_err(|e| e.to_string())?;
-        let mut reader = BufReader::with_capacity(1 << 16, conn);
-        let mut line = Vec::new();
-        let mut listed = 0;
-        loop {
-            line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("the dump ended early".into());
-            }
-            if line == b"END\r\n" {
-                return Ok(listed);
-            }
-            if !line.starts_with(b"key=") {
-                return Err(format!("dump line {:?}", String::from_utf8_lossy(&line)));
-            }
-            listed += 1;
-        }
-    })();
+    let (times, listed) = probe_during(server.addr, || dump(server.addr))?;
     let dump_seconds = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    let mut times = prober.join().map_err(|_| "prober panicked")??;
-    let listed = dump?;
-    if times.is_empty() {
-        return Err("the prober got no answer during the dump".into());
-    }
-    times.sort_unstable();
+    let probes = times.len();
+    let (p99_us, max_us) = p99_and_max(times)?;
     Ok(Measurement {
         listed,
         dump_seconds,
-        probes: times.len(),
-        p99_us: times[(times.len() * 99 / 100).min(times.len() - 1)],
-        max_us: times[times.len() - 1],
+        probes,
+        p99_us,
+        max_us,
+        idle_p99_us,
+        idle_max_us,
     })
+}
+
+/// Ask `addr` for a metadump of everything and read it to the end as fast as possible; the
+/// number of items listed.
+fn dump(addr: SocketAddr) -> Result<u64> {
+    let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    conn.write_all(b"lru_crawler metadump all\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut reader = BufReader::with_capacity(1 << 16, conn);
+    let mut line = Vec::new();
+    let mut listed = 0;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the dump ended early".into());
+        }
+        if line == b"END\r\n" {
+            return Ok(listed);
+        }
+        if !line.starts_with(b"key=") {
+            return Err(format!("dump line {:?}", String::from_utf8_lossy(&line)));
+        }
+        listed += 1;
+    }
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
@@ -140,8 +174,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         "metadump of {ITEMS} items while another client sends gets ({rounds} rounds, min/median/max; -t 2 -m 128 both; {pinning})"
     );
     println!(
-        "{:<10} {:>8} {:>22} {:>22} {:>26}",
-        "server", "listed", "dump seconds", "get p99 µs", "get max µs"
+        "{:<10} {:>8} {:>22} {:>22} {:>26} {:>26}",
+        "server", "listed", "dump seconds", "get p99 µs", "get max µs", "idle get max µs"
     );
     let mut report = Vec::new();
     for (server, runs) in servers.iter().zip(&results) {
@@ -150,10 +184,12 @@ pub(crate) fn run(args: &[String]) -> Result {
         let seconds = pick(|m| m.dump_seconds);
         let p99 = pick(|m| m.p99_us as f64);
         let max = pick(|m| m.max_us as f64);
+        let idle_max = pick(|m| m.idle_max_us as f64);
         println!(
-            "{:<10} {:>8.0} {:>6.2} {:>6.2} {:>6.2} {:>7.0} {:>6.0} {:>7.0} {:>8.0} {:>8.0} {:>8.0}",
+            "{:<10} {:>8.0} {:>6.2} {:>6.2} {:>6.2} {:>7.0} {:>6.0} {:>7.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0}",
             server.name, listed.median, seconds.min, seconds.median, seconds.max, p99.min,
-            p99.median, p99.max, max.min, max.median, max.max
+            p99.median, p99.max, max.min, max.median, max.max, idle_max.min, idle_max.median,
+            idle_max.max
         );
         report.push(json!({
             "date": crate::today(),
@@ -162,6 +198,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             "rounds": runs.iter().map(|m| json!({
                 "listed": m.listed, "dump_seconds": m.dump_seconds, "probes": m.probes,
                 "p99_us": m.p99_us, "max_us": m.max_us,
+                "idle_p99_us": m.idle_p99_us, "idle_max_us": m.idle_max_us,
             })).collect::<Vec<Value>>(),
         }));
     }
