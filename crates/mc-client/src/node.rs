@@ -91,7 +91,11 @@ impl Node {
 
     pub(crate) fn mark_dead(&self, dead_retry: Duration) {
         tracing::warn!("marking {} dead for {dead_retry:?}", self.name);
-        let until = nanos_since_epoch(Instant::now() + dead_retry).max(1);
+        // A `dead_retry` past what an `Instant` can hold means "until the process ends".
+        let until = Instant::now()
+            .checked_add(dead_retry)
+            .map_or(u64::MAX, nanos_since_epoch)
+            .max(1);
         self.dead_until.store(until, Ordering::Release);
         self.drop_connections();
     }

@@ -198,7 +198,12 @@ impl Connection {
         timeout: Duration,
         server: &str,
     ) -> Vec<Result<Reply>> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A timeout past what an `Instant` can hold means "no deadline" (as tokio's own
+        // `timeout` treats it): about thirty years.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400));
         let mut pending = Vec::with_capacity(batch.len());
         for (bytes, expect) in batch {
             let (reply, answer) = oneshot::channel();

@@ -165,3 +165,32 @@ fn a_batch_with_a_dead_server_still_serves_the_others() {
     assert!(pool.delete_multi(&refs).expect("delete_multi"));
     assert_eq!(pool.get_multi::<String>(&refs).expect("get_multi").len(), 0);
 }
+
+/// Options at their extremes are taken at their word, never a panic: an `io_timeout` and a
+/// `dead_retry` of `Duration::MAX` mean "no deadline" and "dead for good".
+#[test]
+fn the_longest_timeouts_are_no_deadline_not_a_panic() {
+    let live = RunningServer::start(Config::ephemeral()).expect("server");
+    let addrs = [live.local_addr().expect("addr").to_string(), dead_address()];
+    let options = Options {
+        connect_timeout: Duration::from_millis(500),
+        io_timeout: Duration::MAX,
+        dead_retry: Duration::MAX,
+        ..Options::default()
+    };
+    let pool = Client::with_options(addrs.iter().map(String::as_str), options).expect("client");
+    let keys: Vec<String> = (0..50).map(|i| format!("key:{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let pairs: Vec<(&str, &str)> = refs.iter().map(|k| (*k, *k)).collect();
+    // The dead server is found and marked dead for good; its keys rehash to the live one.
+    let _ = pool.set_multi(&pairs, 0).expect("set_multi");
+    assert!(pool.set_multi(&pairs, 0).expect("set_multi").is_empty());
+    let found = pool.get_multi::<String>(&refs).expect("get_multi");
+    assert_eq!(found.len(), keys.len());
+    assert!(found.iter().all(|(k, v)| k == v));
+    // Still dead later on: nothing is sent its way.
+    assert_eq!(
+        pool.get_multi::<String>(&refs).expect("get_multi").len(),
+        keys.len()
+    );
+}
