@@ -62,29 +62,62 @@ async fn allocations_of(work: impl std::future::Future<Output = ()>) -> usize {
     ALLOCATIONS.with(Cell::get) - before
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
+/// An in-process server, and a client of it on a current-thread runtime (this thread).
+struct Setup {
+    server: RunningServer,
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let server = RunningServer::start(Config::ephemeral()).expect("server");
+        let addr = server.local_addr().expect("addr").to_string();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = {
+            let _entered = runtime.enter();
+            Client::new([addr.as_str()])
+        };
+        Setup {
+            server,
+            runtime,
+            client,
+        }
+    }
+
+    /// With `key` stored and read 200 times: the connection is open and its buffers and
+    /// queues have reached their size.
+    fn with_key_read() -> Setup {
+        let setup = Setup::new();
+        setup.runtime.block_on(async {
+            assert!(setup
+                .client
+                .set("key", "a 32-byte value, more or less..", 0)
+                .await
+                .expect("answered"));
+            for _ in 0..200 {
+                setup.client.get::<Bytes>("key").await.expect("answered");
+            }
+        });
+        setup
+    }
+
+    fn finish(self) {
+        drop(self.client);
+        self.server.shutdown();
+    }
 }
 
 const N: usize = 2_000;
 
 #[test]
 fn a_get_allocates_at_most_once() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
-    let addr = server.local_addr().expect("addr").to_string();
-    runtime().block_on(async {
-        let client = Client::new([addr.as_str()]);
-        assert!(client
-            .set("key", "a 32-byte value, more or less..", 0)
-            .await
-            .expect("answered"));
-        // Warm up: the connection opens and its buffers and queues reach their size.
-        for _ in 0..200 {
-            client.get::<Bytes>("key").await.expect("answered");
-        }
+    let setup = Setup::with_key_read();
+    let client = &setup.client;
+    setup.runtime.block_on(async {
         let mut hits = 0;
         let allocations = allocations_of(async {
             for _ in 0..N {
@@ -118,7 +151,7 @@ fn a_get_allocates_at_most_once() {
         .await;
         assert!(misses <= N, "{misses} allocations for {N} missing gets");
     });
-    server.shutdown();
+    setup.finish();
 }
 
 /// Values are slices of the connection's read buffer and keep it alive. A caller that keeps
@@ -126,17 +159,9 @@ fn a_get_allocates_at_most_once() {
 /// only once nearly full, so kept values share it.
 #[test]
 fn kept_values_share_read_buffers() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
-    let addr = server.local_addr().expect("addr").to_string();
-    runtime().block_on(async {
-        let client = Client::new([addr.as_str()]);
-        assert!(client
-            .set("key", "a 32-byte value, more or less..", 0)
-            .await
-            .expect("answered"));
-        for _ in 0..200 {
-            client.get::<Bytes>("key").await.expect("answered");
-        }
+    let setup = Setup::with_key_read();
+    let client = &setup.client;
+    setup.runtime.block_on(async {
         let mut kept = Vec::with_capacity(N);
         let allocations = allocations_of(async {
             for _ in 0..N {
@@ -152,15 +177,14 @@ fn kept_values_share_read_buffers() {
             "{allocations} allocations for {N} gets whose values were kept"
         );
     });
-    server.shutdown();
+    setup.finish();
 }
 
 #[test]
 fn a_set_allocates_a_bounded_few_and_never_copies_the_key() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
-    let addr = server.local_addr().expect("addr").to_string();
-    runtime().block_on(async {
-        let client = Client::new([addr.as_str()]);
+    let setup = Setup::new();
+    let client = &setup.client;
+    setup.runtime.block_on(async {
         let value = Bytes::from_static(b"a 32-byte value, more or less..");
         for _ in 0..200 {
             assert!(client.set("key", &value, 0).await.expect("answered"));
@@ -178,17 +202,16 @@ fn a_set_allocates_a_bounded_few_and_never_copies_the_key() {
             allocations as f64 / N as f64
         );
     });
-    server.shutdown();
+    setup.finish();
 }
 
 #[test]
 fn a_100_key_get_multi_allocates_about_once_per_key() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
-    let addr = server.local_addr().expect("addr").to_string();
+    let setup = Setup::new();
+    let client = &setup.client;
     let keys: Vec<String> = (0..100).map(|i| format!("multi:{i:03}")).collect();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    runtime().block_on(async {
-        let client = Client::new([addr.as_str()]);
+    setup.runtime.block_on(async {
         for key in &keys {
             assert!(client.set(key, "v", 0).await.expect("answered"));
         }
@@ -219,5 +242,5 @@ fn a_100_key_get_multi_allocates_about_once_per_key() {
             "{per_call:.1} allocations per 100-key get_multi"
         );
     });
-    server.shutdown();
+    setup.finish();
 }
