@@ -196,6 +196,16 @@ fn saved_file(path: &Path) -> u64 {
     items
 }
 
+/// Shorten the file at `path` to `keep(its length)` bytes.
+fn cut(path: &Path, keep: impl Fn(u64) -> u64) {
+    let len = std::fs::metadata(path).expect("meta").len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open");
+    file.set_len(keep(len)).expect("truncate");
+}
+
 #[test]
 fn damaged_truncated_foreign_or_interrupted_files_start_empty() {
     type Damage = fn(&Path);
@@ -206,22 +216,8 @@ fn damaged_truncated_foreign_or_interrupted_files_start_empty() {
             bytes[middle] ^= 0x10;
             std::fs::write(p, bytes).expect("write");
         }),
-        ("truncated", |p| {
-            let len = std::fs::metadata(p).expect("meta").len();
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(p)
-                .expect("open");
-            file.set_len(len * 2 / 3).expect("truncate");
-        }),
-        ("the trailer cut off", |p| {
-            let len = std::fs::metadata(p).expect("meta").len();
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(p)
-                .expect("open");
-            file.set_len(len - 10).expect("truncate");
-        }),
+        ("truncated", |p| cut(p, |len| len * 2 / 3)),
+        ("the trailer cut off", |p| cut(p, |len| len - 10)),
         ("bytes after the end", |p| {
             let mut file = std::fs::OpenOptions::new()
                 .append(true)
@@ -236,12 +232,9 @@ fn damaged_truncated_foreign_or_interrupted_files_start_empty() {
             // What a crash during the save leaves: the temporary file, no complete one.
             let mut tmp = p.as_os_str().to_owned();
             tmp.push(".tmp");
-            std::fs::rename(p, PathBuf::from(&tmp)).expect("rename");
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&tmp)
-                .expect("open");
-            file.set_len(1000).expect("truncate");
+            let tmp = PathBuf::from(&tmp);
+            std::fs::rename(p, &tmp).expect("rename");
+            cut(&tmp, |_| 1000);
         }),
     ];
     for (name, damage) in damages {
