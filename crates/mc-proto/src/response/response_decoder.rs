@@ -119,7 +119,8 @@ impl ResponseDecoder {
     ) -> Result<Option<Response>, ResponseError> {
         let line = &buf[..end];
         let malformed = || ResponseError::MalformedLine(Bytes::copy_from_slice(line));
-        let mut fields = [(0, 0); 5];
+        // `<key> <flags> <bytes> [<cas unique>]`: a fifth word makes the line malformed.
+        let mut fields = [(0, 0); 4];
         let mut count = 0;
         for word in words(line).skip(1) {
             if count == fields.len() {
@@ -147,9 +148,8 @@ impl ResponseDecoder {
         }
         let flags = strict_u64(field(1)).and_then(|f| u32::try_from(f).ok());
         let cas = match count {
-            3 => Some(None),
             4 => strict_u64(field(3)).map(Some),
-            _ => None,
+            _ => Some(None),
         };
         let (Some(flags), Some(cas)) = (flags, cas) else {
             return Err(malformed());
