@@ -14,6 +14,7 @@ use bytes::{Bytes, BytesMut};
 use mc_proto::{Response, ResponseDecoder, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
 
 use crate::address::ServerAddr;
 use crate::client_error::{Error, Result};
@@ -55,21 +56,24 @@ struct Waiting {
     reply: oneshot::Sender<Result<Reply>>,
 }
 
-/// Shared between a connection's handle and its tasks: set once the connection is done for.
-#[derive(Debug, Default)]
-struct Broken {
-    flag: AtomicBool,
-    notify: tokio::sync::Notify,
+/// A connection's two tasks, and whether the connection is done for.
+#[derive(Debug)]
+struct Tasks {
+    /// Set once the connection failed or was dropped; read by both tasks.
+    broken: Arc<AtomicBool>,
+    writer: AbortHandle,
+    reader: AbortHandle,
 }
 
-impl Broken {
-    fn set(&self) {
-        self.flag.store(true, Ordering::Relaxed);
-        self.notify.notify_waiters();
-    }
-
-    fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
+impl Tasks {
+    /// Stop both tasks where they wait. Dropping a task drops its half of the socket (closed
+    /// once both are gone) and every answer slot it holds, so whoever waits on one sees the
+    /// connection closed. Aborting costs the waiting reads nothing, where a notification
+    /// checked on every read would.
+    fn stop(&self) {
+        self.broken.store(true, Ordering::Relaxed);
+        self.writer.abort();
+        self.reader.abort();
     }
 }
 
@@ -77,7 +81,7 @@ impl Broken {
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
     jobs: mpsc::Sender<Job>,
-    broken: Arc<Broken>,
+    tasks: Arc<Tasks>,
 }
 
 /// The most values a multi-key answer's list reserves before any arrive.
@@ -95,9 +99,6 @@ const READ_SPACE: usize = 16 * 1024;
 /// Requests queued for writing, and answers awaited, per connection.
 pub(crate) const QUEUE_DEPTH: usize = 1024;
 
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
-
 impl Connection {
     /// Connect and start the connection's tasks on the current runtime.
     pub(crate) async fn open(
@@ -109,7 +110,7 @@ impl Connection {
             server: addr.to_string(),
             source,
         };
-        let stream: Box<dyn Io> = match addr {
+        match addr {
             ServerAddr::Tcp(host) => {
                 let stream = tokio::time::timeout(
                     connect_timeout,
@@ -119,7 +120,9 @@ impl Connection {
                 .map_err(|_| Error::Timeout(addr.to_string()))?
                 .map_err(io_error)?;
                 stream.set_nodelay(true).map_err(io_error)?;
-                Box::new(stream)
+                // Owned halves: reading and writing share no lock.
+                let (reader, writer) = stream.into_split();
+                Ok(Connection::start(reader, writer, addr, max_value))
             }
             ServerAddr::Unix(path) => {
                 let stream =
@@ -127,33 +130,46 @@ impl Connection {
                         .await
                         .map_err(|_| Error::Timeout(addr.to_string()))?
                         .map_err(io_error)?;
-                Box::new(stream)
+                let (reader, writer) = stream.into_split();
+                Ok(Connection::start(reader, writer, addr, max_value))
             }
-        };
-        let (reader, writer) = tokio::io::split(stream);
+        }
+    }
+
+    /// Start the writer and reader tasks of a connected stream.
+    fn start<R, W>(reader: R, writer: W, addr: &ServerAddr, max_value: usize) -> Connection
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
         let (jobs, job_rx) = mpsc::channel(QUEUE_DEPTH);
         let (wait_tx, wait_rx) = mpsc::channel(QUEUE_DEPTH);
-        let broken = Arc::new(Broken::default());
+        let broken = Arc::new(AtomicBool::new(false));
         let name = addr.to_string();
-        tokio::spawn(write_loop(
+        let writer = tokio::spawn(write_loop(
             writer,
             job_rx,
             wait_tx,
             broken.clone(),
             name.clone(),
         ));
-        tokio::spawn(read_loop(reader, wait_rx, broken.clone(), name, max_value));
-        Ok(Connection { jobs, broken })
+        let reader = tokio::spawn(read_loop(reader, wait_rx, broken.clone(), name, max_value));
+        let tasks = Arc::new(Tasks {
+            broken,
+            writer: writer.abort_handle(),
+            reader: reader.abort_handle(),
+        });
+        Connection { jobs, tasks }
     }
 
     /// True once the connection failed; it must be replaced.
     pub(crate) fn is_broken(&self) -> bool {
-        self.broken.is_set() || self.jobs.is_closed()
+        self.tasks.broken.load(Ordering::Relaxed) || self.jobs.is_closed()
     }
 
     /// Drop the connection: pending requests fail and the socket is closed.
     pub(crate) fn close(&self) {
-        self.broken.set();
+        self.tasks.stop();
     }
 
     /// Send one request and wait for its answer.
@@ -245,15 +261,15 @@ fn closed(server: &str) -> Error {
 }
 
 async fn write_loop(
-    mut writer: tokio::io::WriteHalf<Box<dyn Io>>,
+    mut writer: impl AsyncWrite + Unpin,
     mut jobs: mpsc::Receiver<Job>,
     waiting: mpsc::Sender<Waiting>,
-    broken: Arc<Broken>,
+    broken: Arc<AtomicBool>,
     server: String,
 ) {
     let mut buf = BytesMut::new();
     while let Some(first) = jobs.recv().await {
-        if broken.is_set() {
+        if broken.load(Ordering::Relaxed) {
             let _ = first.reply.send(Err(closed(&server)));
             continue;
         }
@@ -284,7 +300,7 @@ async fn write_loop(
                         break;
                     }
                     Err(mpsc::error::TrySendError::Closed(w)) => {
-                        broken.set();
+                        broken.store(true, Ordering::Relaxed);
                         let _ = w.reply.send(Err(closed(&server)));
                     }
                 }
@@ -295,7 +311,7 @@ async fn write_loop(
             let result = writer.write_all(&buf).await;
             buf.clear();
             if let Err(e) = result {
-                broken.set();
+                broken.store(true, Ordering::Relaxed);
                 for reply in sent_now {
                     let _ = reply.send(Err(Error::Io {
                         server: server.clone(),
@@ -319,13 +335,13 @@ async fn write_loop(
                 reply,
             } = job;
             if let Err(refused) = waiting.send(Waiting { expect, reply }).await {
-                broken.set();
+                broken.store(true, Ordering::Relaxed);
                 let _ = refused.0.reply.send(Err(closed(&server)));
                 break;
             }
             buf.extend_from_slice(bytes.as_slice());
             if let Err(e) = writer.write_all(&buf).await {
-                broken.set();
+                broken.store(true, Ordering::Relaxed);
                 tracing::debug!("write to {server} failed: {e}");
                 break;
             }
@@ -336,9 +352,9 @@ async fn write_loop(
 }
 
 async fn read_loop(
-    mut reader: tokio::io::ReadHalf<Box<dyn Io>>,
+    mut reader: impl AsyncRead + Unpin,
     mut waiting: mpsc::Receiver<Waiting>,
-    broken: Arc<Broken>,
+    broken: Arc<AtomicBool>,
     server: String,
     max_value: usize,
 ) {
@@ -357,7 +373,7 @@ async fn read_loop(
         let failed = result.is_err();
         let _ = job.reply.send(result);
         if failed {
-            broken.set();
+            broken.store(true, Ordering::Relaxed);
             // Everything still waiting fails: the stream is out of step.
             waiting.close();
             while let Some(job) = waiting.recv().await {
@@ -369,11 +385,11 @@ async fn read_loop(
 }
 
 async fn next_response(
-    reader: &mut tokio::io::ReadHalf<Box<dyn Io>>,
+    reader: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     decoder: &mut ResponseDecoder,
     server: &str,
-    broken: &Broken,
+    broken: &AtomicBool,
 ) -> Result<Response> {
     loop {
         if let Some(response) = decoder.decode(buf)? {
@@ -384,39 +400,37 @@ async fn next_response(
 }
 
 /// Read once more into `buf`: the answer so far is incomplete. Fails when the server closed
-/// the connection or the connection was dropped meanwhile.
+/// the connection or the connection was dropped meanwhile (a drop while this waits aborts the
+/// task instead: see [`Tasks::stop`]).
 async fn fill(
-    reader: &mut tokio::io::ReadHalf<Box<dyn Io>>,
+    reader: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     server: &str,
-    broken: &Broken,
+    broken: &AtomicBool,
 ) -> Result<()> {
-    let notified = broken.notify.notified();
-    tokio::pin!(notified);
-    notified.as_mut().enable();
-    if broken.is_set() {
+    if broken.load(Ordering::Relaxed) {
         return Err(closed(server));
     }
     if buf.capacity() - buf.len() < MIN_READ_SPACE {
         buf.reserve(READ_SPACE);
     }
-    tokio::select! {
-        read = reader.read_buf(buf) => match read {
-            Ok(0) => Err(closed(server)),
-            Ok(_) => Ok(()),
-            Err(source) => Err(Error::Io { server: server.to_string(), source }),
-        },
-        _ = notified => Err(closed(server)),
+    match reader.read_buf(buf).await {
+        Ok(0) => Err(closed(server)),
+        Ok(_) => Ok(()),
+        Err(source) => Err(Error::Io {
+            server: server.to_string(),
+            source,
+        }),
     }
 }
 
 async fn read_reply(
-    reader: &mut tokio::io::ReadHalf<Box<dyn Io>>,
+    reader: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     decoder: &mut ResponseDecoder,
     expect: Expect,
     server: &str,
-    broken: &Broken,
+    broken: &AtomicBool,
 ) -> Result<Reply> {
     match expect {
         Expect::Nothing => Ok(Reply::Sent),
@@ -472,11 +486,11 @@ async fn read_reply(
 /// at `END`, or the error line that ended the listing instead (e.g. `CLIENT_ERROR` for a bad
 /// key).
 async fn read_listing(
-    reader: &mut tokio::io::ReadHalf<Box<dyn Io>>,
+    reader: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     decoder: &mut ResponseDecoder,
     server: &str,
-    broken: &Broken,
+    broken: &AtomicBool,
     mut take: impl FnMut(Response) -> std::result::Result<(), Response>,
 ) -> Result<Option<Response>> {
     loop {
