@@ -45,6 +45,17 @@ impl Client {
         })
     }
 
+    /// Drive the runtime until `call` is done. After a failure it runs once more, so that
+    /// the tasks of a connection the failure dropped finish now (closing its socket) instead
+    /// of at the next call, which may never come.
+    fn run<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let result = self.runtime.block_on(call);
+        if result.is_err() {
+            self.runtime.block_on(tokio::task::yield_now());
+        }
+        result
+    }
+
     /// The async client underneath.
     pub fn as_async(&self) -> &AsyncClient {
         &self.client
@@ -57,7 +68,7 @@ impl Client {
         value: &(impl ToValue + ?Sized),
         exptime: impl Into<Expiry>,
     ) -> Result<bool> {
-        self.runtime.block_on(self.client.set(key, value, exptime))
+        self.run(self.client.set(key, value, exptime))
     }
 
     /// See [`crate::Client::add`].
@@ -67,7 +78,7 @@ impl Client {
         value: &(impl ToValue + ?Sized),
         exptime: impl Into<Expiry>,
     ) -> Result<bool> {
-        self.runtime.block_on(self.client.add(key, value, exptime))
+        self.run(self.client.add(key, value, exptime))
     }
 
     /// See [`crate::Client::replace`].
@@ -77,18 +88,17 @@ impl Client {
         value: &(impl ToValue + ?Sized),
         exptime: impl Into<Expiry>,
     ) -> Result<bool> {
-        self.runtime
-            .block_on(self.client.replace(key, value, exptime))
+        self.run(self.client.replace(key, value, exptime))
     }
 
     /// See [`crate::Client::append`].
     pub fn append(&self, key: &str, value: &(impl ToValue + ?Sized)) -> Result<bool> {
-        self.runtime.block_on(self.client.append(key, value))
+        self.run(self.client.append(key, value))
     }
 
     /// See [`crate::Client::prepend`].
     pub fn prepend(&self, key: &str, value: &(impl ToValue + ?Sized)) -> Result<bool> {
-        self.runtime.block_on(self.client.prepend(key, value))
+        self.run(self.client.prepend(key, value))
     }
 
     /// See [`crate::Client::cas`].
@@ -98,7 +108,7 @@ impl Client {
         value: &(impl ToValue + ?Sized),
         exptime: impl Into<Expiry>,
     ) -> Result<bool> {
-        self.runtime.block_on(self.client.cas(key, value, exptime))
+        self.run(self.client.cas(key, value, exptime))
     }
 
     /// See [`crate::Client::cas_unique`].
@@ -109,28 +119,27 @@ impl Client {
         unique: u64,
         exptime: impl Into<Expiry>,
     ) -> Result<bool> {
-        self.runtime
-            .block_on(self.client.cas_unique(key, value, unique, exptime))
+        self.run(self.client.cas_unique(key, value, unique, exptime))
     }
 
     /// See [`crate::Client::get`].
     pub fn get<T: FromValue>(&self, key: &str) -> Result<Option<T>> {
-        self.runtime.block_on(self.client.get(key))
+        self.run(self.client.get(key))
     }
 
     /// See [`crate::Client::gets`].
     pub fn gets<T: FromValue>(&self, key: &str) -> Result<Option<T>> {
-        self.runtime.block_on(self.client.gets(key))
+        self.run(self.client.gets(key))
     }
 
     /// See [`crate::Client::gets_unique`].
     pub fn gets_unique<T: FromValue>(&self, key: &str) -> Result<Option<(T, u64)>> {
-        self.runtime.block_on(self.client.gets_unique(key))
+        self.run(self.client.gets_unique(key))
     }
 
     /// See [`crate::Client::gat`].
     pub fn gat<T: FromValue>(&self, key: &str, exptime: impl Into<Expiry>) -> Result<Option<T>> {
-        self.runtime.block_on(self.client.gat(key, exptime))
+        self.run(self.client.gat(key, exptime))
     }
 
     /// See [`crate::Client::gats_unique`].
@@ -139,7 +148,7 @@ impl Client {
         key: &str,
         exptime: impl Into<Expiry>,
     ) -> Result<Option<(T, u64)>> {
-        self.runtime.block_on(self.client.gats_unique(key, exptime))
+        self.run(self.client.gats_unique(key, exptime))
     }
 
     /// See [`crate::Client::gat_meta`].
@@ -148,17 +157,17 @@ impl Client {
         key: &str,
         exptime: impl Into<Expiry>,
     ) -> Result<Option<Fetched<T>>> {
-        self.runtime.block_on(self.client.gat_meta(key, exptime))
+        self.run(self.client.gat_meta(key, exptime))
     }
 
     /// See [`crate::Client::get_multi`].
     pub fn get_multi<T: FromValue>(&self, keys: &[&str]) -> Result<HashMap<String, T>> {
-        self.runtime.block_on(self.client.get_multi(keys))
+        self.run(self.client.get_multi(keys))
     }
 
     /// See [`crate::Client::get_multi_report`].
     pub fn get_multi_report<T: FromValue>(&self, keys: &[&str]) -> Result<MultiGet<T>> {
-        self.runtime.block_on(self.client.get_multi_report(keys))
+        self.run(self.client.get_multi_report(keys))
     }
 
     /// See [`crate::Client::set_multi`].
@@ -167,48 +176,49 @@ impl Client {
         values: &[(&str, V)],
         exptime: impl Into<Expiry>,
     ) -> Result<Vec<String>> {
-        self.runtime
-            .block_on(self.client.set_multi(values, exptime))
+        self.run(self.client.set_multi(values, exptime))
     }
 
     /// See [`crate::Client::delete`].
     pub fn delete(&self, key: &str) -> Result<bool> {
-        self.runtime.block_on(self.client.delete(key))
+        self.run(self.client.delete(key))
     }
 
     /// See [`crate::Client::delete_multi`].
     pub fn delete_multi(&self, keys: &[&str]) -> Result<bool> {
-        self.runtime.block_on(self.client.delete_multi(keys))
+        self.run(self.client.delete_multi(keys))
     }
 
     /// See [`crate::Client::incr`].
     pub fn incr(&self, key: &str, delta: u64) -> Result<Option<u64>> {
-        self.runtime.block_on(self.client.incr(key, delta))
+        self.run(self.client.incr(key, delta))
     }
 
     /// See [`crate::Client::decr`].
     pub fn decr(&self, key: &str, delta: u64) -> Result<Option<u64>> {
-        self.runtime.block_on(self.client.decr(key, delta))
+        self.run(self.client.decr(key, delta))
     }
 
     /// See [`crate::Client::touch`].
     pub fn touch(&self, key: &str, exptime: impl Into<Expiry>) -> Result<bool> {
-        self.runtime.block_on(self.client.touch(key, exptime))
+        self.run(self.client.touch(key, exptime))
     }
 
     /// See [`crate::Client::flush_all`].
     pub fn flush_all(&self) -> Result<()> {
-        self.runtime.block_on(self.client.flush_all())
+        self.run(self.client.flush_all())
     }
 
     /// See [`crate::Client::get_stats`].
     pub fn get_stats(&self) -> Result<Vec<(String, HashMap<String, String>)>> {
-        self.runtime.block_on(self.client.get_stats())
+        self.run(self.client.get_stats())
     }
 
     /// See [`crate::Client::disconnect_all`].
     pub fn disconnect_all(&self) {
-        self.runtime.block_on(self.client.disconnect_all())
+        self.runtime.block_on(self.client.disconnect_all());
+        // The closed connections' tasks end (and their sockets close) now, not at the next call.
+        self.runtime.block_on(tokio::task::yield_now());
     }
 
     /// See [`crate::Client::server_for`].
@@ -223,7 +233,6 @@ impl Client {
 
     /// See [`crate::Client::request_line`].
     pub fn request_line(&self, key: &str, request: &Request) -> Result<Response> {
-        self.runtime
-            .block_on(self.client.request_line(key, request))
+        self.run(self.client.request_line(key, request))
     }
 }

@@ -75,6 +75,32 @@ fn a_black_hole_times_out() {
     );
 }
 
+/// A request that times out closes its connection: the server reads end-of-stream while the
+/// client lives on (nothing keeps waiting on a socket nobody trusts any more).
+#[test]
+fn a_timed_out_connection_is_closed() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = [0u8; 1024];
+        let request = read_some(&mut conn, &mut buf).expect("the request");
+        assert!(request > 0);
+        // Never answer; the next read ends when the client closes.
+        let started = Instant::now();
+        let after = read_some(&mut conn, &mut buf);
+        (after.map_err(|e| e.kind()), started.elapsed())
+    });
+    let mc = client(&addr);
+    assert!(matches!(mc.get::<String>("k"), Err(Error::Timeout(_))));
+    let (after, waited) = server.join().expect("server thread");
+    assert_eq!(after, Ok(0), "end of stream, not a timeout");
+    assert!(waited < Duration::from_secs(4), "closed at the timeout");
+    drop(mc);
+}
+
 /// A server whose first connection lies once and whose other connections answer honestly
 /// (misses); counts the connections it accepted.
 fn one_liar_connection() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
