@@ -32,6 +32,9 @@ struct Options {
     /// Rounds; each runs every peer once per workload, in a rotated order.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Run only the workloads whose name contains this (all when absent).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 const KEYS: usize = 10_000;
@@ -450,7 +453,12 @@ fn main() -> std::process::ExitCode {
         "{:<44} {:<18} {:>28} {:>22}",
         "workload", "client", "ops/s median [min–max]", "client CPU µs/op"
     );
-    for workload in &WORKLOADS {
+    let chosen = WORKLOADS.iter().filter(|w| {
+        o.only
+            .as_ref()
+            .map_or(true, |only| w.name.contains(only.as_str()))
+    });
+    for workload in chosen {
         let mut results: Vec<(Peer, Vec<Measured>)> =
             PEERS.iter().map(|&p| (p, Vec::new())).collect();
         for round in 0..o.rounds {
