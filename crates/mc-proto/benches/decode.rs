@@ -4,7 +4,7 @@
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use mc_proto::{Request, RequestDecoder, Response, ResponseDecoder, Value};
+use mc_proto::{Peeked, Request, RequestDecoder, Response, ResponseDecoder, Value};
 use std::hint::black_box;
 
 const REQUESTS: usize = 10_000;
@@ -89,6 +89,35 @@ fn bench_responses(c: &mut Criterion) {
             |(mut decoder, mut buf)| {
                 while let Ok(Some(response)) = decoder.decode(&mut buf) {
                     black_box(response);
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    // How a client reads a multi-key answer: items found in place, the buffer cut once.
+    group.bench_function("in_place", |b| {
+        b.iter_batched(
+            || (ResponseDecoder::default(), wire.clone()),
+            |(mut decoder, mut buf)| {
+                let mut at = 0;
+                loop {
+                    match decoder.peek_value(&buf[at..]) {
+                        Ok(Peeked::Value(span)) => {
+                            at += span.end();
+                            black_box(span);
+                        }
+                        Ok(Peeked::Other) => {
+                            let _ = black_box(buf.split_to(at).freeze());
+                            at = 0;
+                            match decoder.decode(&mut buf) {
+                                Ok(Some(response)) => {
+                                    black_box(response);
+                                }
+                                _ => break,
+                            }
+                        }
+                        _ => break,
+                    }
                 }
             },
             BatchSize::LargeInput,

@@ -3,11 +3,13 @@
 //!
 //! Requests: no panic; bounded buffering; splitting the input at any point decodes the same;
 //! every decoded request re-encodes to bytes that decode to the same request.
-//! Responses: no panic; splitting changes nothing; decoded responses re-encode losslessly.
+//! Responses: no panic; splitting changes nothing; reading values in place (`peek_value`)
+//! finds what decoding finds; decoded responses re-encode losslessly.
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use mc_proto::{
-    Limits, Request, RequestDecoder, RequestError, Response, ResponseDecoder, ResponseError,
+    Limits, Peeked, Request, RequestDecoder, RequestError, Response, ResponseDecoder,
+    ResponseError, Value,
 };
 
 /// What the decoder produced for one request.
@@ -101,6 +103,45 @@ fn run_responses(chunks: &[&[u8]]) -> (Vec<Response>, Option<ResponseError>) {
     (out, None)
 }
 
+/// Feed `chunks` the way a client reads a listing of values: `VALUE` items found in place with
+/// `peek_value` (cut off the buffer only when something else comes), the rest decoded.
+fn run_peeking(chunks: &[&[u8]]) -> (Vec<Response>, Option<ResponseError>) {
+    let mut decoder = ResponseDecoder::new(4096);
+    let mut buf = BytesMut::new();
+    let mut at = 0;
+    let mut out = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match decoder.peek_value(&buf[at..]) {
+                Ok(Peeked::Value(span)) => {
+                    let span = span.shifted(at);
+                    at = span.end();
+                    out.push(Response::Value(Value {
+                        key: Bytes::copy_from_slice(&buf[span.key.clone()]),
+                        flags: span.flags,
+                        cas: span.cas,
+                        data: Bytes::copy_from_slice(&buf[span.data.clone()]),
+                    }));
+                }
+                Ok(Peeked::Incomplete) => break,
+                Ok(Peeked::Other) => {
+                    buf.advance(at);
+                    at = 0;
+                    match decoder.decode(&mut buf) {
+                        Ok(Some(r)) => out.push(r),
+                        // A meta `VA` line whose data block is still coming.
+                        Ok(None) => break,
+                        Err(e) => return (out, Some(e)),
+                    }
+                }
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+    (out, None)
+}
+
 /// The response decoder's properties, checked on arbitrary input (first byte: where to split).
 pub fn check_response_stream(data: &[u8]) {
     let Some((&cut, input)) = data.split_first() else {
@@ -114,6 +155,9 @@ pub fn check_response_stream(data: &[u8]) {
     if whole.1.is_none() && split.1.is_none() {
         assert_eq!(whole.0, split.0, "split at {at}");
     }
+    // Reading values in place finds exactly what decoding finds, errors included.
+    let peeked = run_peeking(&[&input[..at], &input[at..]]);
+    assert_eq!(peeked, split, "peeking, split at {at}");
 
     let mut wire = BytesMut::new();
     for r in &whole.0 {

@@ -62,11 +62,12 @@ pub use limits::{item_size, DEFAULT_MAX_ITEM_SIZE, KEY_MAX_LENGTH, MAX_LINE_LENG
 pub use meta::{MetaFlags, MetaOptions, MetaResponse, MetaStatus};
 pub use request::{
     AdminWords, Arithmetic, ArithmeticOp, CacheMemlimit, Delete, FlushAll, Get, GetCommand, Keys,
-    Limits, LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, StoreCommand, StoreRequest,
-    Touch, Verbosity,
+    Limits, LruCrawler, Request, RequestDecoder, ShutdownMode, Stats, StoreCommand, StoreParts,
+    StoreRequest, Touch, Verbosity,
 };
 pub use response::{
-    encode_value, encode_value_header, Response, ResponseDecoder, ServerMessage, Value,
+    encode_value, encode_value_header, Peeked, Response, ResponseDecoder, ServerMessage, Value,
+    ValueSpan,
 };
 
 /// Number parsing with memcached's exact rules, for servers that interpret stored values (e.g.

@@ -18,7 +18,7 @@ pub use flush_all_request::FlushAll;
 pub use get_request::{Get, GetCommand, Keys, KeysIter};
 pub use incr_decr_request::{Arithmetic, ArithmeticOp};
 pub use request_decoder::{Limits, RequestDecoder};
-pub use store_request::{StoreCommand, StoreRequest};
+pub use store_request::{StoreCommand, StoreParts, StoreRequest};
 pub use touch_request::Touch;
 
 use bytes::{BufMut, BytesMut};
@@ -173,7 +173,7 @@ pub(crate) fn put_number<N: itoa::Integer>(dst: &mut impl BufMut, n: N) {
 }
 
 /// Write ` noreply` when asked to.
-pub(crate) fn put_noreply(dst: &mut BytesMut, noreply: bool) {
+pub(crate) fn put_noreply(dst: &mut impl BufMut, noreply: bool) {
     if noreply {
         dst.put_slice(b" noreply");
     }

@@ -142,10 +142,51 @@ impl StoreHeader {
 impl StoreRequest {
     /// Append the wire form: the command line and the data block.
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.reserve(self.key.len() + self.data.len() + 48);
+        let parts = StoreParts {
+            command: self.command,
+            prefix: b"",
+            key: &self.key,
+            flags: self.flags,
+            exptime: self.exptime,
+            cas: self.cas,
+            data: &self.data,
+            noreply: self.noreply,
+        };
+        dst.reserve(parts.encoded_len());
+        parts.encode(dst);
+    }
+}
+
+/// A storage request from borrowed parts, its key written as `prefix` then `key`: a client
+/// encodes it straight from the caller's key and value, with no key or data buffer of its
+/// own. The bytes are exactly what [`StoreRequest::encode`] writes for the same full key.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreParts<'a> {
+    /// Which command.
+    pub command: StoreCommand,
+    /// Written before the key (a client's key prefix; may be empty).
+    pub prefix: &'a [u8],
+    /// The key, after the prefix.
+    pub key: &'a [u8],
+    /// Opaque client flags.
+    pub flags: u32,
+    /// Expiry as sent.
+    pub exptime: i32,
+    /// The CAS unique (`cas` only).
+    pub cas: u64,
+    /// The data block.
+    pub data: &'a [u8],
+    /// `noreply`.
+    pub noreply: bool,
+}
+
+impl StoreParts<'_> {
+    /// Append the wire form: the command line and the data block.
+    pub fn encode(&self, dst: &mut impl BufMut) {
         dst.put_slice(self.command.name().as_bytes());
         dst.put_u8(b' ');
-        dst.put_slice(&self.key);
+        dst.put_slice(self.prefix);
+        dst.put_slice(self.key);
         dst.put_u8(b' ');
         put_number(dst, self.flags);
         dst.put_u8(b' ');
@@ -158,7 +199,83 @@ impl StoreRequest {
         }
         put_noreply(dst, self.noreply);
         dst.put_slice(b"\r\n");
-        dst.put_slice(&self.data);
+        dst.put_slice(self.data);
         dst.put_slice(b"\r\n");
+    }
+
+    /// How many bytes [`StoreParts::encode`] writes.
+    pub fn encoded_len(&self) -> usize {
+        let number = |n: u64| itoa::Buffer::new().format(n).len();
+        let cas = match self.command {
+            StoreCommand::Cas => 1 + number(self.cas),
+            _ => 0,
+        };
+        self.command.name().len()
+            + 1
+            + self.prefix.len()
+            + self.key.len()
+            + 1
+            + number(u64::from(self.flags))
+            + 1
+            + itoa::Buffer::new().format(self.exptime).len()
+            + 1
+            + number(self.data.len() as u64)
+            + cas
+            + if self.noreply { b" noreply".len() } else { 0 }
+            + 2
+            + self.data.len()
+            + 2
+    }
+
+    /// Where the full key (prefix and key) lies in what [`StoreParts::encode`] writes.
+    pub fn key_range(&self) -> std::ops::Range<usize> {
+        let start = self.command.name().len() + 1;
+        start..start + self.prefix.len() + self.key.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same bytes as a built request, of exactly the length announced, the key where
+    /// `key_range` says; for every command, with and without prefix, noreply, extreme numbers.
+    #[test]
+    fn parts_encode_as_the_request_does() {
+        for command in StoreCommand::ALL {
+            for (prefix, key, flags, exptime, cas, data, noreply) in [
+                ("", "k", 0, 0, 0, &b"v"[..], false),
+                ("app:", "session", u32::MAX, -1, u64::MAX, &b""[..], true),
+                ("p", "x", 7, i32::MIN, 1, &[b'\n'; 300][..], false),
+            ] {
+                let full = format!("{prefix}{key}");
+                let mut expected = BytesMut::new();
+                StoreRequest {
+                    command,
+                    key: Bytes::from(full.clone()),
+                    flags,
+                    exptime,
+                    cas,
+                    data: Bytes::copy_from_slice(data),
+                    noreply,
+                }
+                .encode(&mut expected);
+                let parts = StoreParts {
+                    command,
+                    prefix: prefix.as_bytes(),
+                    key: key.as_bytes(),
+                    flags,
+                    exptime,
+                    cas,
+                    data,
+                    noreply,
+                };
+                let mut wire = Vec::new();
+                parts.encode(&mut wire);
+                assert_eq!(wire, &expected[..]);
+                assert_eq!(parts.encoded_len(), wire.len());
+                assert_eq!(&wire[parts.key_range()], full.as_bytes());
+            }
+        }
     }
 }

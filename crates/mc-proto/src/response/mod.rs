@@ -9,7 +9,7 @@ pub use listing::{
     cachedump_item_len, encode_cachedump_item, encode_metadump_entry, encode_prefix_stats,
     encode_stat, encode_stat_number, uri_encode, MetadumpEntry,
 };
-pub use response_decoder::ResponseDecoder;
+pub use response_decoder::{Peeked, ResponseDecoder, ValueSpan};
 pub use server_message::ServerMessage;
 
 use bytes::{BufMut, Bytes, BytesMut};

@@ -1,5 +1,7 @@
 //! The incremental response decoder (the client side of the protocol).
 
+use std::ops::Range;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Response, Value};
@@ -44,22 +46,8 @@ impl ResponseDecoder {
 
     /// Decode the next response from `buf`, consuming its bytes.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Response>, ResponseError> {
-        let scanned = self.scanned.min(buf.len());
-        let Some(found) = memchr::memchr(b'\n', &buf[scanned..]) else {
-            if buf.len() > self.max_line {
-                return Err(ResponseError::LineTooLong(self.max_line));
-            }
-            self.scanned = buf.len();
+        let Some((newline, end)) = self.find_line(buf)? else {
             return Ok(None);
-        };
-        let newline = scanned + found;
-        if newline > self.max_line {
-            return Err(ResponseError::LineTooLong(self.max_line));
-        }
-        let end = if newline > 0 && buf[newline - 1] == b'\r' {
-            newline - 1
-        } else {
-            newline
         };
         if buf.starts_with(b"VALUE ") {
             return self.decode_value(buf, newline, end);
@@ -107,71 +95,230 @@ impl ResponseDecoder {
         parse_line(line, data).map(Some)
     }
 
+    /// Where the first line of `buf` ends: its `\n` and the end of its text (before any
+    /// `\r`); `None` while it is incomplete. Remembers how far it looked, so a line arriving
+    /// in many reads is scanned once.
+    fn find_line(&mut self, buf: &[u8]) -> Result<Option<(usize, usize)>, ResponseError> {
+        let scanned = self.scanned.min(buf.len());
+        let Some(found) = memchr::memchr(b'\n', &buf[scanned..]) else {
+            if buf.len() > self.max_line {
+                return Err(ResponseError::LineTooLong(self.max_line));
+            }
+            self.scanned = buf.len();
+            return Ok(None);
+        };
+        let newline = scanned + found;
+        if newline > self.max_line {
+            return Err(ResponseError::LineTooLong(self.max_line));
+        }
+        let end = if newline > 0 && buf[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
+        Ok(Some((newline, end)))
+    }
+
+    /// Where the `VALUE` item at the start of `buf` lies, without consuming or sharing any of
+    /// it: a reader collecting a listing keeps the items in place and cuts the buffer once
+    /// at the end, where [`ResponseDecoder::decode`] cuts two slices per item. Anything but a
+    /// `VALUE` line is [`Peeked::Other`] (decode it with [`ResponseDecoder::decode`]). After
+    /// [`Peeked::Incomplete`], call again with the same start and more bytes; after a value,
+    /// call with the bytes after [`ValueSpan::end`].
+    pub fn peek_value(&mut self, buf: &[u8]) -> Result<Peeked, ResponseError> {
+        let Some((newline, end)) = self.find_line(buf)? else {
+            return Ok(Peeked::Incomplete);
+        };
+        if !buf.starts_with(b"VALUE ") {
+            return Ok(Peeked::Other);
+        }
+        Ok(self
+            .value_span(buf, newline, end)?
+            .map_or(Peeked::Incomplete, Peeked::Value))
+    }
+
     /// [`ResponseDecoder::decode`] for a `VALUE` line ending at `end` (its `\n` at `newline`):
-    /// the line is read once, and only the key and the data become shared slices of the
-    /// buffer (the line itself is skipped, not kept), so a retrieval's answer costs two
-    /// reference counts per item.
+    /// only the key and the data become shared slices of the buffer (the line itself is
+    /// skipped, not kept), so a retrieval's answer costs two reference counts per item.
     fn decode_value(
         &mut self,
         buf: &mut BytesMut,
         newline: usize,
         end: usize,
     ) -> Result<Option<Response>, ResponseError> {
+        let Some(span) = self.value_span(buf, newline, end)? else {
+            return Ok(None);
+        };
+        buf.advance(span.key.start);
+        let key = buf.split_to(span.key.len()).freeze();
+        buf.advance(span.data.start - span.key.end);
+        let data = buf.split_to(span.data.len()).freeze();
+        buf.advance(2);
+        Ok(Some(Response::Value(Value {
+            key,
+            flags: span.flags,
+            cas: span.cas,
+            data,
+        })))
+    }
+
+    /// Read the `VALUE` line ending at `end` (its `\n` at `newline`) once, and check its data
+    /// block: where the item lies, or `None` while the block is incomplete.
+    fn value_span(
+        &mut self,
+        buf: &[u8],
+        newline: usize,
+        end: usize,
+    ) -> Result<Option<ValueSpan>, ResponseError> {
         let line = &buf[..end];
-        let malformed = || ResponseError::MalformedLine(Bytes::copy_from_slice(line));
-        // `<key> <flags> <bytes> [<cas unique>]`: a fifth word makes the line malformed.
-        let mut fields = [(0, 0); 4];
-        let mut count = 0;
-        for word in words(line).skip(1) {
-            if count == fields.len() {
-                return Err(malformed());
-            }
-            fields[count] = word;
-            count += 1;
-        }
-        // The length first, as for any value: a block too large is refused as such.
-        let field = |i: usize| &line[fields[i].0..fields[i].1];
-        let len = (count >= 3)
-            .then(|| strict_u64(field(2)))
-            .flatten()
-            .ok_or_else(malformed)?;
-        if len > self.max_value as u64 {
+        let fields = ValueLine::read(line)
+            .ok_or_else(|| ResponseError::MalformedLine(Bytes::copy_from_slice(line)))?;
+        if fields.len > self.max_value as u64 {
             return Err(ResponseError::ValueTooLarge {
-                declared: len,
+                declared: fields.len,
                 limit: self.max_value,
             });
         }
-        let len = len as usize;
+        let len = fields.len as usize;
         if buf.len() < newline + 1 + len + 2 {
             self.scanned = newline;
             return Ok(None);
         }
-        let flags = strict_u64(field(1)).and_then(|f| u32::try_from(f).ok());
-        let cas = match count {
-            4 => strict_u64(field(3)).map(Some),
-            _ => Some(None),
-        };
-        let (Some(flags), Some(cas)) = (flags, cas) else {
-            return Err(malformed());
-        };
         let data_start = newline + 1;
         if &buf[data_start + len..data_start + len + 2] != b"\r\n" {
             return Err(ResponseError::BadDataChunk);
         }
         self.scanned = 0;
-        let (key_start, key_end) = fields[0];
-        buf.advance(key_start);
-        let key = buf.split_to(key_end - key_start).freeze();
-        buf.advance(data_start - key_end);
-        let data = buf.split_to(len).freeze();
-        buf.advance(2);
-        Ok(Some(Response::Value(Value {
+        Ok(Some(ValueSpan {
+            key: fields.key,
+            flags: fields.flags,
+            cas: fields.cas,
+            data: data_start..data_start + len,
+        }))
+    }
+}
+
+/// The fields of a `VALUE` line: `VALUE <key> <flags> <bytes> [<cas unique>]`, words
+/// separated by runs of spaces, numbers in plain decimal digits.
+struct ValueLine {
+    key: Range<usize>,
+    flags: u32,
+    len: u64,
+    cas: Option<u64>,
+}
+
+impl ValueLine {
+    /// Read the line (without its line end) in one pass; `None` when it is malformed (a word
+    /// missing or extra, a number with anything but digits in it or out of range).
+    fn read(line: &[u8]) -> Option<ValueLine> {
+        let mut words = LineCursor {
+            line,
+            pos: b"VALUE ".len(),
+        };
+        let key = words.word()?;
+        let flags = u32::try_from(words.number()?).ok()?;
+        let len = words.number()?;
+        let cas = match words.at_end() {
+            true => None,
+            false => Some(words.number()?),
+        };
+        words.at_end().then_some(ValueLine {
             key,
             flags,
+            len,
             cas,
-            data,
-        })))
+        })
     }
+}
+
+/// Reads the words of a line in turn.
+struct LineCursor<'a> {
+    line: &'a [u8],
+    pos: usize,
+}
+
+impl LineCursor<'_> {
+    fn skip_spaces(&mut self) {
+        while self.line.get(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// True when nothing but spaces is left.
+    fn at_end(&mut self) -> bool {
+        self.skip_spaces();
+        self.pos == self.line.len()
+    }
+
+    /// The next word's place in the line.
+    fn word(&mut self) -> Option<Range<usize>> {
+        if self.at_end() {
+            return None;
+        }
+        let start = self.pos;
+        self.pos = memchr::memchr(b' ', &self.line[start..]).map_or(self.line.len(), |n| start + n);
+        Some(start..self.pos)
+    }
+
+    /// The next word as a number of plain decimal digits, read as it is scanned.
+    fn number(&mut self) -> Option<u64> {
+        self.skip_spaces();
+        let start = self.pos;
+        let mut value = 0u64;
+        while let Some(&byte) = self.line.get(self.pos) {
+            if byte == b' ' {
+                break;
+            }
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+            self.pos += 1;
+        }
+        (self.pos > start).then_some(value)
+    }
+}
+
+/// Where one `VALUE` item lies in a buffer (offsets from the start given to
+/// [`ResponseDecoder::peek_value`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueSpan {
+    /// The key.
+    pub key: Range<usize>,
+    /// The client flags.
+    pub flags: u32,
+    /// The CAS unique (`gets`, `gats`).
+    pub cas: Option<u64>,
+    /// The data block, without its `\r\n`.
+    pub data: Range<usize>,
+}
+
+impl ValueSpan {
+    /// Where the item ends (after its data block's `\r\n`): where the next answer starts.
+    pub fn end(&self) -> usize {
+        self.data.end + 2
+    }
+
+    /// The same item seen from `offset` bytes earlier in the buffer.
+    pub fn shifted(self, offset: usize) -> ValueSpan {
+        ValueSpan {
+            key: self.key.start + offset..self.key.end + offset,
+            data: self.data.start + offset..self.data.end + offset,
+            ..self
+        }
+    }
+}
+
+/// What [`ResponseDecoder::peek_value`] found at the start of a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peeked {
+    /// A whole `VALUE` item.
+    Value(ValueSpan),
+    /// Not all of the next answer has arrived.
+    Incomplete,
+    /// A whole line that is not a `VALUE` line (`END`, an error...).
+    Other,
 }
 
 /// The data length a meta `VA` line announces, if the line is one (`VALUE` lines are read by
@@ -367,6 +514,9 @@ mod tests {
             b"VALUE k 0 2 -1\r\nab\r\n",
             b"VALUE k 0 2 1 extra\r\nab\r\n",
             b"VALUE k 0 +2\r\nab\r\n",
+            b"VALUE k 0 18446744073709551616\r\n",
+            b"VALUE k 0 2 18446744073709551616\r\nab\r\n",
+            b"VALUE k 0 2\t\r\nab\r\n",
             b"VALUE k 0\r\n",
             b"VALUE \r\n",
         ] {
@@ -418,5 +568,66 @@ mod tests {
             }
             assert_eq!(out, whole, "cut at {cut}");
         }
+    }
+
+    /// Peeking finds the same items as decoding, in place, however the answer is cut into
+    /// reads; what is not a `VALUE` line is left for `decode`, and lies are refused the same.
+    #[test]
+    fn peeked_values_match_decoded_ones() {
+        let wire = b"VALUE alpha 7 3 99\r\nabc\r\nVALUE  b  0  0 \r\n\r\nVALUE c 4294967295 2\r\n\r\n\r\nEND\r\n";
+        let whole = decode_all(wire);
+        for cut in 0..=wire.len() {
+            let mut decoder = ResponseDecoder::default();
+            let mut buf = BytesMut::from(&wire[..cut]);
+            let mut at = 0;
+            let mut out = Vec::new();
+            let mut arrived = cut == wire.len();
+            loop {
+                match decoder.peek_value(&buf[at..]).expect("valid") {
+                    Peeked::Value(span) => {
+                        let span = span.shifted(at);
+                        at = span.end();
+                        out.push(Response::Value(Value {
+                            key: Bytes::copy_from_slice(&buf[span.key]),
+                            flags: span.flags,
+                            cas: span.cas,
+                            data: Bytes::copy_from_slice(&buf[span.data]),
+                        }));
+                    }
+                    Peeked::Incomplete => {
+                        assert!(!arrived, "cut at {cut}: all of it is there");
+                        buf.extend_from_slice(&wire[cut..]);
+                        arrived = true;
+                    }
+                    Peeked::Other => {
+                        let _ = buf.split_to(at);
+                        while let Some(r) = decoder.decode(&mut buf).expect("valid") {
+                            out.push(r);
+                        }
+                        break;
+                    }
+                }
+            }
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+        let mut d = ResponseDecoder::new(10);
+        assert!(matches!(
+            d.peek_value(b"VALUE k 0 11\r\n"),
+            Err(ResponseError::ValueTooLarge { declared: 11, .. })
+        ));
+        let mut d = ResponseDecoder::default();
+        assert_eq!(
+            d.peek_value(b"VALUE k 0 2\r\nabcd\r\n"),
+            Err(ResponseError::BadDataChunk)
+        );
+        assert!(matches!(
+            d.peek_value(b"VALUE k 0 2 1 extra\r\nab\r\n"),
+            Err(ResponseError::MalformedLine(_))
+        ));
+        let mut d = ResponseDecoder::new(10);
+        assert!(matches!(
+            d.peek_value(&[b'x'; 70 * 1024]),
+            Err(ResponseError::LineTooLong(_))
+        ));
     }
 }
