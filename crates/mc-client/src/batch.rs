@@ -10,12 +10,11 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
-use mc_proto::{
-    check_key, Delete, Get, GetCommand, Request, Response, StoreCommand, StoreRequest, Value,
-};
+use mc_proto::{check_key, Delete, Get, GetCommand, Request, Response, StoreCommand, StoreRequest};
 
 use crate::client::Client;
 use crate::client_error::{Error, Result};
+use crate::found_values::FoundValues;
 use crate::options::Expiry;
 use crate::pipeline::{Expect, Reply};
 use crate::replies::{status_bool, values};
@@ -35,7 +34,7 @@ pub struct MultiGet<T> {
 /// What one server answered to a multi-key read: its values, and for each the position in
 /// the caller's list of the key it answers (two lists, so the values are not moved again).
 struct Found {
-    values: Vec<Value>,
+    values: FoundValues,
     positions: Vec<usize>,
 }
 
@@ -124,10 +123,14 @@ impl Client {
                     continue;
                 }
             };
-            for (i, v) in found_here.positions.into_iter().zip(found_here.values) {
+            for (i, v) in found_here
+                .positions
+                .into_iter()
+                .zip(found_here.values.iter())
+            {
                 let raw = Raw {
-                    flags: v.flags,
-                    data: v.data,
+                    flags: v.flags(),
+                    data: v.data(),
                 };
                 match decompress(raw, self.inner.options.max_value_length).and_then(T::from_value) {
                     Ok(value) => {
@@ -165,13 +168,13 @@ impl Client {
         let values = values(answer.reply)?;
         let mut positions = Vec::with_capacity(values.len());
         let mut matcher = Matcher::new(prefix, keys, asked);
-        for v in &values {
-            let Some(i) = matcher.position(&v.key) else {
+        for v in values.iter() {
+            let Some(i) = matcher.position(v.key()) else {
                 // The connection that sent a value nobody asked for is out of step.
                 answer.conn.close();
                 return Err(Error::Protocol(format!(
                     "got a value for {:?}, which was not asked for",
-                    v.key
+                    String::from_utf8_lossy(v.key())
                 )));
             };
             positions.push(i);

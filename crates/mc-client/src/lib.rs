@@ -30,6 +30,7 @@ pub mod blocking;
 mod client;
 mod client_error;
 pub mod distribution;
+mod found_values;
 mod node;
 mod options;
 mod pipeline;

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use mc_proto::{Response, ResponseDecoder, Value};
+use mc_proto::{Peeked, Response, ResponseDecoder, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 use crate::address::ServerAddr;
 use crate::client_error::{Error, Result};
+use crate::found_values::FoundValues;
 use crate::request_wire::RequestWire;
 
 /// What shape of answer a request gets.
@@ -25,7 +26,8 @@ use crate::request_wire::RequestWire;
 pub(crate) enum Expect {
     /// One line (`STORED`, `DELETED`, a number, `VERSION ...`, `OK` ...).
     Line,
-    /// `VALUE` items up to `END`, about as many as this (to size the list once).
+    /// `VALUE` items up to `END`, about as many as this (to size the list once), left in
+    /// place in the read buffer.
     Values(u32),
     /// At most one `VALUE` item, then `END` (a retrieval of one key: no list to allocate).
     Value,
@@ -39,7 +41,7 @@ pub(crate) enum Expect {
 #[derive(Debug)]
 pub(crate) enum Reply {
     Line(Response),
-    Values(Vec<Value>),
+    Values(FoundValues),
     Value(Option<Value>),
     Stats(Vec<(Bytes, Bytes)>),
     Sent,
@@ -86,6 +88,11 @@ pub(crate) struct Connection {
 
 /// The most values a multi-key answer's list reserves before any arrive.
 const MAX_VALUES_RESERVED: usize = 4096;
+
+/// Bytes of found values after which a multi-key answer's buffer is cut: the values stay in
+/// place until then, and making room for more copies at most this much (a buffer still
+/// shared with values handed out earlier cannot grow in place).
+const MAX_VALUES_IN_PLACE: usize = 256 * 1024;
 
 /// Free space below which a read first makes room: reading into the last few bytes of the
 /// buffer would cost a system call per sliver of an answer.
@@ -442,18 +449,7 @@ async fn read_reply(
             }
         }
         Expect::Values(expected) => {
-            // Sized by the number of keys asked for, never by anything the server says, and
-            // only up to a point: a call naming millions of keys, most of them missing,
-            // should not reserve room for all of them before the first answer.
-            let mut values = Vec::with_capacity((expected as usize).min(MAX_VALUES_RESERVED));
-            let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
-                Response::Value(v) => {
-                    values.push(v);
-                    Ok(())
-                }
-                other => Err(other),
-            });
-            Ok(end.await?.map_or(Reply::Values(values), Reply::Line))
+            read_values(reader, buf, decoder, expected, server, broken).await
         }
         Expect::Value => {
             let mut value = None;
@@ -477,6 +473,55 @@ async fn read_reply(
                 other => Err(other),
             });
             Ok(end.await?.map_or(Reply::Stats(stats), Reply::Line))
+        }
+    }
+}
+
+/// Read a multi-key answer's `VALUE` items up to `END`, leaving them where they were read and
+/// cutting the buffer once per stretch of them (not twice per item). Returns the error line
+/// that ended the answer instead, if one did (e.g. `CLIENT_ERROR` for a bad key).
+async fn read_values(
+    reader: &mut (impl AsyncRead + Unpin),
+    buf: &mut BytesMut,
+    decoder: &mut ResponseDecoder,
+    expected: u32,
+    server: &str,
+    broken: &AtomicBool,
+) -> Result<Reply> {
+    // Sized by the number of keys asked for, never by anything the server says, and only up
+    // to a point: a call naming millions of keys, most of them missing, should not reserve
+    // room for all of them before the first answer.
+    let mut items = Vec::with_capacity((expected as usize).min(MAX_VALUES_RESERVED));
+    let mut found = FoundValues::default();
+    // The front of `buf` holding the items found so far.
+    let mut at = 0;
+    loop {
+        match decoder.peek_value(&buf[at..])? {
+            Peeked::Value(span) => {
+                let span = span.shifted(at);
+                at = span.end();
+                items.push(span);
+                if at >= MAX_VALUES_IN_PLACE {
+                    found.push(buf.split_to(at).freeze(), std::mem::take(&mut items));
+                    at = 0;
+                }
+            }
+            Peeked::Incomplete => fill(reader, buf, server, broken).await?,
+            Peeked::Other => {
+                found.push(buf.split_to(at).freeze(), std::mem::take(&mut items));
+                at = 0;
+                match decoder.decode(buf)? {
+                    Some(Response::End) => return Ok(Reply::Values(found)),
+                    Some(
+                        r @ (Response::Error(_)
+                        | Response::ClientError(_)
+                        | Response::ServerError(_)),
+                    ) => return Ok(Reply::Line(r)),
+                    Some(other) => return Err(unexpected(&other, server)),
+                    // A meta `VA` line still arriving: whatever it is, it is not ours.
+                    None => fill(reader, buf, server, broken).await?,
+                }
+            }
         }
     }
 }

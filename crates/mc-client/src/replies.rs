@@ -4,6 +4,7 @@ use bytes::Bytes;
 use mc_proto::{Response, Value};
 
 use crate::client_error::{Error, Result};
+use crate::found_values::FoundValues;
 use crate::pipeline::Reply;
 
 /// An answer that does not fit the request (the server is broken or lying).
@@ -43,7 +44,7 @@ pub(crate) fn line(reply: Reply) -> Result<Response> {
 }
 
 /// A retrieval's values (an error line is an error).
-pub(crate) fn values(reply: Reply) -> Result<Vec<Value>> {
+pub(crate) fn values(reply: Reply) -> Result<FoundValues> {
     match reply {
         Reply::Values(values) => Ok(values),
         Reply::Line(r) => Err(error_from(r)),

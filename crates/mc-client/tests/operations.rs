@@ -240,3 +240,36 @@ fn unix_socket_servers() {
     server.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A multi-key answer far larger than what is kept in place per stretch (256 KiB), with a
+/// value larger than that on its own, misses in between and values of every size down to
+/// empty: every value comes back byte for byte, and the values kept (as `Bytes`, slices of
+/// the read buffers) stay intact after more reads reuse the connection.
+#[test]
+fn large_multi_key_answers_come_back_whole() {
+    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    let mc = Client::new([server.local_addr().expect("addr").to_string()]).expect("client");
+    let value = |i: usize| -> Vec<u8> {
+        let len = match i {
+            150 => 700 * 1024,
+            _ => (i * 37) % 9000,
+        };
+        (0..len).map(|j| (i * 31 + j) as u8).collect()
+    };
+    let keys: Vec<String> = (0..400).map(|i| format!("big:{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        // Every fifth key is left missing.
+        if i % 5 != 3 {
+            assert!(mc.set(key, &value(i), 0).expect("set"));
+        }
+    }
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let first = mc.get_multi::<bytes::Bytes>(&refs).expect("get_multi");
+    let second = mc.get_multi::<bytes::Bytes>(&refs).expect("again");
+    assert_eq!(first.len(), 320);
+    for (i, key) in keys.iter().enumerate() {
+        let expected = (i % 5 != 3).then(|| value(i));
+        assert_eq!(first.get(key).map(|b| b.to_vec()), expected, "{key}");
+        assert_eq!(second.get(key).map(|b| b.to_vec()), expected, "{key}");
+    }
+}
