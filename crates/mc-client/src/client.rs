@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use mc_proto::meta::MetaGet;
 use mc_proto::{
     check_key, Arithmetic, ArithmeticOp, Delete, FlushAll, GetCommand, MetaFlags, MetaStatus,
-    Request, Response, StoreCommand, StoreRequest, Touch,
+    Request, Response, StoreCommand, StoreParts, Touch,
 };
 
 use crate::address::ServerSpec;
@@ -22,7 +22,7 @@ use crate::pipeline::{Connection, Expect, Reply};
 use crate::replies::{error_from, line, stats, status_bool, value};
 use crate::request_wire::RequestWire;
 use crate::routing::Router;
-use crate::value::{compress, decompress, FromValue, Raw, ToValue};
+use crate::value::{compress, decompress, worth_compressing, FromValue, Raw, ToValue};
 
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
@@ -210,13 +210,17 @@ impl Client {
 
     pub(crate) fn encode_value(&self, value: &(impl ToValue + ?Sized)) -> Result<Raw> {
         let raw = compress(value.to_value()?, self.inner.options.min_compress_len);
-        if raw.data.len() > self.inner.options.max_value_length {
-            return Err(Error::ValueTooLarge {
-                len: raw.data.len(),
-                max: self.inner.options.max_value_length,
-            });
-        }
+        self.check_value_len(raw.data.len())?;
         Ok(raw)
+    }
+
+    /// A value of `len` bytes (as sent) is within `max_value_length`.
+    fn check_value_len(&self, len: usize) -> Result<()> {
+        let max = self.inner.options.max_value_length;
+        if len > max {
+            return Err(Error::ValueTooLarge { len, max });
+        }
+        Ok(())
     }
 
     async fn store(
@@ -227,21 +231,36 @@ impl Client {
         exptime: Expiry,
         cas: u64,
     ) -> Result<bool> {
-        let full = Bytes::from(self.full_key(key)?);
-        let raw = self.encode_value(value)?;
-        let answer = self
-            .call_with_key(full, Expect::Line, |key| {
-                Request::Store(StoreRequest {
-                    command,
-                    key,
-                    flags: raw.flags,
-                    exptime: exptime.0,
-                    cas,
-                    data: raw.data,
-                    noreply: false,
-                })
-            })
-            .await?;
+        let options = &self.inner.options;
+        // Bytes and text are encoded straight from the caller's value, unless they are to be
+        // compressed; anything else is converted first and kept here while it is encoded.
+        let converted;
+        let (flags, data) = match value.as_sent() {
+            Some((flags, data))
+                if !worth_compressing(flags, data.len(), options.min_compress_len) =>
+            {
+                self.check_value_len(data.len())?;
+                (flags, data)
+            }
+            _ => {
+                converted = self.encode_value(value)?;
+                (converted.flags, &converted.data[..])
+            }
+        };
+        let (wire, range) = RequestWire::store(&StoreParts {
+            command,
+            prefix: options.key_prefix.as_bytes(),
+            key: key.as_bytes(),
+            flags,
+            exptime: exptime.0,
+            cas,
+            data,
+            noreply: false,
+        });
+        let full = &wire.as_slice()[range];
+        check_key(full, options.max_key_length)?;
+        let (index, conn) = self.route(full).await?;
+        let answer = self.send_wire(index, conn, wire, Expect::Line).await?;
         status_bool(answer.reply, &Response::Stored)
     }
 

@@ -1,9 +1,10 @@
 //! A request's bytes as they wait in a connection's queue. Short requests — every single-key
-//! retrieval with a key up to memcached's 250-byte limit — travel inline in the queued job, so
-//! a `get` costs no buffer of its own; longer ones (stores, multi-key reads) in a shared buffer.
+//! retrieval with a key up to memcached's 250-byte limit, and stores of small values — travel
+//! inline in the queued job, so they cost no buffer of their own; longer ones (large stores,
+//! multi-key reads) in a buffer of their own.
 
 use bytes::BytesMut;
-use mc_proto::{Get, GetCommand};
+use mc_proto::{Get, GetCommand, StoreParts};
 
 /// The most bytes a request carries inline: `gats 4294967295 <250-byte key>\r\n` is 268.
 const INLINE: usize = 272;
@@ -51,6 +52,23 @@ impl RequestWire {
         }
     }
 
+    /// A storage request, and the range of it that holds the full key. Inline when it fits
+    /// (a small value with a short key), else in a buffer of exactly its size.
+    pub(crate) fn store(parts: &StoreParts<'_>) -> (RequestWire, std::ops::Range<usize>) {
+        let len = parts.encoded_len();
+        if len <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            let mut rest = &mut bytes[..];
+            parts.encode(&mut rest);
+            let len = u16::try_from(len).unwrap_or(u16::MAX);
+            (RequestWire::Inline { len, bytes }, parts.key_range())
+        } else {
+            let mut buf = BytesMut::with_capacity(len);
+            parts.encode(&mut buf);
+            (RequestWire::Buffer(buf), parts.key_range())
+        }
+    }
+
     /// The bytes to write.
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
@@ -94,6 +112,41 @@ mod tests {
             assert_eq!(wire.as_slice(), &expected[..]);
             assert_eq!(&wire.as_slice()[range], full.as_bytes());
             assert_eq!(matches!(wire, RequestWire::Inline { .. }), key.len() < 250);
+        }
+    }
+
+    /// Stores too, inline up to the inline size and in a buffer past it.
+    #[test]
+    fn stores_encode_as_the_codec_does() {
+        for (key, data) in [("k", vec![b'v'; 32]), ("k", vec![b'v'; 300]), ("k", vec![])] {
+            let parts = mc_proto::StoreParts {
+                command: mc_proto::StoreCommand::Set,
+                prefix: b"app:",
+                key: key.as_bytes(),
+                flags: 16,
+                exptime: 60,
+                cas: 0,
+                data: &data,
+                noreply: false,
+            };
+            let (wire, range) = RequestWire::store(&parts);
+            let mut expected = BytesMut::new();
+            Request::Store(mc_proto::StoreRequest {
+                command: mc_proto::StoreCommand::Set,
+                key: bytes::Bytes::from(format!("app:{key}")),
+                flags: 16,
+                exptime: 60,
+                cas: 0,
+                data: bytes::Bytes::from(data.clone()),
+                noreply: false,
+            })
+            .encode(&mut expected);
+            assert_eq!(wire.as_slice(), &expected[..]);
+            assert_eq!(&wire.as_slice()[range], format!("app:{key}").as_bytes());
+            assert_eq!(
+                matches!(wire, RequestWire::Inline { .. }),
+                expected.len() <= INLINE
+            );
         }
     }
 }

@@ -45,6 +45,13 @@ pub struct Raw {
 pub trait ToValue {
     /// The flags and bytes to send (before any compression).
     fn to_value(&self) -> Result<Raw>;
+
+    /// The same flags and bytes, borrowed, when the value already holds them as they are
+    /// sent (bytes, text): a store then encodes them straight into its request instead of
+    /// copying them into a [`Raw`] first. `None` (the default) means "call `to_value`".
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        None
+    }
 }
 
 /// Something a stored value can be read as.
@@ -64,6 +71,10 @@ impl ToValue for Raw {
     fn to_value(&self) -> Result<Raw> {
         Ok(self.clone())
     }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        Some((self.flags, &self.data))
+    }
 }
 
 impl FromValue for Raw {
@@ -79,11 +90,19 @@ impl ToValue for [u8] {
             data: Bytes::copy_from_slice(self),
         })
     }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        Some((0, self))
+    }
 }
 
 impl ToValue for Vec<u8> {
     fn to_value(&self) -> Result<Raw> {
         self.as_slice().to_value()
+    }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        self.as_slice().as_sent()
     }
 }
 
@@ -94,6 +113,10 @@ impl ToValue for Bytes {
             data: self.clone(),
         })
     }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        Some((0, self))
+    }
 }
 
 impl ToValue for str {
@@ -103,17 +126,29 @@ impl ToValue for str {
             data: Bytes::copy_from_slice(self.as_bytes()),
         })
     }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        Some((flags::TEXT, self.as_bytes()))
+    }
 }
 
 impl ToValue for String {
     fn to_value(&self) -> Result<Raw> {
         self.as_str().to_value()
     }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        self.as_str().as_sent()
+    }
 }
 
 impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Result<Raw> {
         (**self).to_value()
+    }
+
+    fn as_sent(&self) -> Option<(u32, &[u8])> {
+        (**self).as_sent()
     }
 }
 
@@ -190,8 +225,7 @@ impl<T: DeserializeOwned> FromValue for Json<T> {
 /// integers, and only when the result is smaller.
 pub(crate) fn compress(raw: Raw, min_len: usize) -> Raw {
     use std::io::Write as _;
-    if min_len == 0 || raw.data.len() <= min_len || raw.flags & (flags::INTEGER | flags::LONG) != 0
-    {
+    if !worth_compressing(raw.flags, raw.data.len(), min_len) {
         return raw;
     }
     let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
@@ -207,7 +241,11 @@ pub(crate) fn compress(raw: Raw, min_len: usize) -> Raw {
     }
 }
 
-/// Undo [`compress`].
+/// Whether [`compress`] tries a value with these flags and length.
+pub(crate) fn worth_compressing(flags: u32, len: usize, min_len: usize) -> bool {
+    min_len != 0 && len > min_len && flags & (flags::INTEGER | flags::LONG) == 0
+}
+
 /// Undo zlib compression (flag 8), refusing to expand past `limit` bytes: a few KiB of
 /// compressed zeros written by anyone with access to the cache would otherwise make every
 /// reader allocate gigabytes.

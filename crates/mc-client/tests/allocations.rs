@@ -1,5 +1,6 @@
 //! What the client allocates per operation, counted on the thread that runs it: a `get` at most
-//! once, a `set` a bounded few, a 100-key `get_multi` about one per key found.
+//! once, a `set` once (twice past the inline size), a 100-key `get_multi` about one per key
+//! found.
 //!
 //! This file is its own test binary so that its counting allocator sees only these tests. The
 //! client runs on a current-thread runtime (its connection tasks run on that thread too) and
@@ -181,25 +182,39 @@ fn kept_values_share_read_buffers() {
 }
 
 #[test]
-fn a_set_allocates_a_bounded_few_and_never_copies_the_key() {
+fn a_set_allocates_once_and_never_copies_the_key_or_value() {
     let setup = Setup::new();
     let client = &setup.client;
     setup.runtime.block_on(async {
-        let value = Bytes::from_static(b"a 32-byte value, more or less..");
+        let small = Bytes::from_static(b"a 32-byte value, more or less..");
+        let large = Bytes::from(vec![b'v'; 4096]);
         for _ in 0..200 {
-            assert!(client.set("key", &value, 0).await.expect("answered"));
+            assert!(client.set("key", &small, 0).await.expect("answered"));
+            assert!(client.set("big", &large, 0).await.expect("answered"));
         }
-        let allocations = allocations_of(async {
+        let small_sets = allocations_of(async {
             for _ in 0..N {
-                assert!(client.set("key", &value, 0).await.expect("answered"));
+                assert!(client.set("key", &small, 0).await.expect("answered"));
             }
         })
         .await;
-        // The full key, the encoded request, the answer's channel.
+        // The answer's channel: key and value are encoded straight into the queued job.
         assert!(
-            allocations <= 3 * N,
-            "{allocations} allocations for {N} sets ({:.2} each)",
-            allocations as f64 / N as f64
+            small_sets <= N + N / 50,
+            "{small_sets} allocations for {N} sets of 32 bytes ({:.2} each)",
+            small_sets as f64 / N as f64
+        );
+        let large_sets = allocations_of(async {
+            for _ in 0..N {
+                assert!(client.set("big", &large, 0).await.expect("answered"));
+            }
+        })
+        .await;
+        // The channel and the request's own buffer, sized once.
+        assert!(
+            large_sets <= 2 * N + N / 50,
+            "{large_sets} allocations for {N} sets of 4 KiB ({:.2} each)",
+            large_sets as f64 / N as f64
         );
     });
     setup.finish();
