@@ -25,6 +25,7 @@
 //! Errors are typed ([`Error`]): a broken socket is an error, never a silent `false`.
 
 mod address;
+mod answer_reader;
 mod batch;
 pub mod blocking;
 mod client;

@@ -4,19 +4,23 @@
 //!
 //! Both queues are bounded: at most [`QUEUE_DEPTH`] requests wait to be written and as many
 //! answers are awaited, so a server that stops reading or answering slows its callers down
-//! (they wait to enqueue, then time out) instead of growing the client's memory.
+//! (they wait to enqueue, then time out) instead of growing the client's memory. A call's
+//! deadline travels with its request: the writer keeps it while writing, the reader while
+//! reading (see `answer_reader`), and the call itself arms no timer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use mc_proto::{Peeked, Response, ResponseDecoder, Value};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use mc_proto::{Response, Value};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use crate::address::ServerAddr;
+use crate::answer_reader::{read_loop, Waiting};
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
 use crate::request_wire::RequestWire;
@@ -47,15 +51,13 @@ pub(crate) enum Reply {
     Sent,
 }
 
+/// A request queued for writing.
 struct Job {
     bytes: RequestWire,
     expect: Expect,
     reply: oneshot::Sender<Result<Reply>>,
-}
-
-struct Waiting {
-    expect: Expect,
-    reply: oneshot::Sender<Result<Reply>>,
+    /// When its caller stops waiting.
+    deadline: Instant,
 }
 
 /// A connection's two tasks, and whether the connection is done for.
@@ -85,23 +87,6 @@ pub(crate) struct Connection {
     jobs: mpsc::Sender<Job>,
     tasks: Arc<Tasks>,
 }
-
-/// The most values a multi-key answer's list reserves before any arrive.
-const MAX_VALUES_RESERVED: usize = 4096;
-
-/// Bytes of found values after which a multi-key answer's buffer is cut: the values stay in
-/// place until then, and making room for more copies at most this much (a buffer still
-/// shared with values handed out earlier cannot grow in place).
-const MAX_VALUES_IN_PLACE: usize = 256 * 1024;
-
-/// Free space below which a read first makes room: reading into the last few bytes of the
-/// buffer would cost a system call per sliver of an answer.
-const MIN_READ_SPACE: usize = 4 * 1024;
-
-/// The room then made. Values handed out are slices of the buffer and keep it alive, so the
-/// buffer is only replaced once it is nearly full (a value kept by the caller pins a buffer
-/// holding at least 12 KiB of answers, never one holding little else).
-const READ_SPACE: usize = 16 * 1024;
 
 /// Requests queued for writing, and answers awaited, per connection.
 pub(crate) const QUEUE_DEPTH: usize = 1024;
@@ -160,7 +145,14 @@ impl Connection {
             broken.clone(),
             name.clone(),
         ));
-        let reader = tokio::spawn(read_loop(reader, wait_rx, broken.clone(), name, max_value));
+        let reader = tokio::spawn(read_loop(
+            reader,
+            wait_rx,
+            broken.clone(),
+            name,
+            max_value,
+            writer.abort_handle(),
+        ));
         let tasks = Arc::new(Tasks {
             broken,
             writer: writer.abort_handle(),
@@ -179,7 +171,7 @@ impl Connection {
         self.tasks.stop();
     }
 
-    /// Send one request and wait for its answer.
+    /// Send one request and wait for its answer, for at most `timeout`.
     pub(crate) async fn call(
         &self,
         bytes: RequestWire,
@@ -187,23 +179,32 @@ impl Connection {
         timeout: Duration,
         server: &str,
     ) -> Result<Reply> {
+        let deadline = deadline_after(timeout);
         let (reply, answer) = oneshot::channel();
         let job = Job {
             bytes,
             expect,
             reply,
+            deadline,
         };
-        // Waiting for room in the queue counts against the same timeout as the answer.
-        let exchange = async {
-            self.jobs.send(job).await.map_err(|_| closed(server))?;
-            answer.await.map_err(|_| closed(server))
+        self.enqueue(job, server).await?;
+        // The reader answers by the deadline: with the answer, or a timeout.
+        answer.await.unwrap_or_else(|_| Err(closed(server)))
+    }
+
+    /// Queue `job` for writing, waiting for room until its deadline. A queue still full then
+    /// means the connection is stuck: it is dropped.
+    async fn enqueue(&self, job: Job, server: &str) -> Result<()> {
+        let deadline = job.deadline;
+        let job = match self.jobs.try_send(job) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(closed(server)),
+            Err(mpsc::error::TrySendError::Full(job)) => job,
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => Err(e),
+        match tokio::time::timeout_at(deadline, self.jobs.send(job)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(closed(server)),
             Err(_) => {
-                // The answer may still come; the stream is no longer trusted to be in step
-                // with what callers expect, so the connection is dropped.
                 self.close();
                 Err(Error::Timeout(server.to_string()))
             }
@@ -221,12 +222,7 @@ impl Connection {
         timeout: Duration,
         server: &str,
     ) -> Vec<Result<Reply>> {
-        // A timeout past what an `Instant` can hold means "no deadline" (as tokio's own
-        // `timeout` treats it): about thirty years.
-        let now = tokio::time::Instant::now();
-        let deadline = now
-            .checked_add(timeout)
-            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400));
+        let deadline = deadline_after(timeout);
         let mut pending = Vec::with_capacity(batch.len());
         for (bytes, expect) in batch {
             let (reply, answer) = oneshot::channel();
@@ -234,39 +230,39 @@ impl Connection {
                 bytes: RequestWire::Buffer(bytes),
                 expect,
                 reply,
+                deadline,
             };
-            let queued = tokio::time::timeout_at(deadline, self.jobs.send(job)).await;
-            pending.push(matches!(queued, Ok(Ok(()))).then_some(answer));
+            pending.push(self.enqueue(job, server).await.map(|()| answer));
         }
         let mut results = Vec::with_capacity(pending.len());
-        let mut timed_out = false;
         for answer in pending {
-            let result = match answer {
-                None if timed_out => Err(Error::Timeout(server.to_string())),
-                None => Err(closed(server)),
-                Some(answer) => match tokio::time::timeout_at(deadline, answer).await {
-                    Ok(Ok(result)) => result,
-                    Ok(Err(_)) => Err(closed(server)),
-                    Err(_) => {
-                        timed_out = true;
-                        self.close();
-                        Err(Error::Timeout(server.to_string()))
-                    }
-                },
-            };
-            results.push(result);
+            results.push(match answer {
+                Ok(answer) => answer.await.unwrap_or_else(|_| Err(closed(server))),
+                Err(e) => Err(e),
+            });
         }
         results
     }
 }
 
-fn closed(server: &str) -> Error {
+/// The instant `timeout` from now; a timeout past what an `Instant` can hold means "no
+/// deadline" (as tokio's own `timeout` treats it): about thirty years.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400))
+}
+
+/// The error of a request whose connection closed before it was answered.
+pub(crate) fn closed(server: &str) -> Error {
     Error::Io {
         server: server.to_string(),
         source: std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection closed"),
     }
 }
 
+/// Write what is queued, in batches: each job's answer slot is taken before its bytes go out,
+/// so answers and callers stay in the same order.
 async fn write_loop(
     mut writer: impl AsyncWrite + Unpin,
     mut jobs: mpsc::Receiver<Job>,
@@ -280,6 +276,8 @@ async fn write_loop(
             let _ = first.reply.send(Err(closed(&server)));
             continue;
         }
+        // The batch is written by the first job's deadline, the earliest in it.
+        let deadline = first.deadline;
         let mut sent_now = Vec::new();
         let mut next = Some(first);
         // A request whose answer slot is not yet free: written after what is buffered, once
@@ -295,14 +293,20 @@ async fn write_loop(
                     bytes,
                     expect,
                     reply,
+                    deadline,
                 } = job;
-                match waiting.try_send(Waiting { expect, reply }) {
+                match waiting.try_send(Waiting {
+                    expect,
+                    reply,
+                    deadline,
+                }) {
                     Ok(()) => buf.extend_from_slice(bytes.as_slice()),
                     Err(mpsc::error::TrySendError::Full(w)) => {
                         blocked = Some(Job {
                             bytes,
                             expect: w.expect,
                             reply: w.reply,
+                            deadline: w.deadline,
                         });
                         break;
                     }
@@ -315,15 +319,12 @@ async fn write_loop(
             next = jobs.try_recv().ok();
         }
         if !buf.is_empty() {
-            let result = writer.write_all(&buf).await;
+            let result = write_by(&mut writer, &buf, deadline, &server).await;
             buf.clear();
             if let Err(e) = result {
                 broken.store(true, Ordering::Relaxed);
                 for reply in sent_now {
-                    let _ = reply.send(Err(Error::Io {
-                        server: server.clone(),
-                        source: std::io::Error::new(e.kind(), e.to_string()),
-                    }));
+                    let _ = reply.send(Err(e.for_each_key()));
                 }
                 if let Some(job) = blocked {
                     let _ = job.reply.send(Err(closed(&server)));
@@ -340,14 +341,20 @@ async fn write_loop(
                 bytes,
                 expect,
                 reply,
+                deadline,
             } = job;
-            if let Err(refused) = waiting.send(Waiting { expect, reply }).await {
+            let slot = Waiting {
+                expect,
+                reply,
+                deadline,
+            };
+            if let Err(refused) = waiting.send(slot).await {
                 broken.store(true, Ordering::Relaxed);
                 let _ = refused.0.reply.send(Err(closed(&server)));
                 break;
             }
             buf.extend_from_slice(bytes.as_slice());
-            if let Err(e) = writer.write_all(&buf).await {
+            if let Err(e) = write_by(&mut writer, &buf, deadline, &server).await {
                 broken.store(true, Ordering::Relaxed);
                 tracing::debug!("write to {server} failed: {e}");
                 break;
@@ -358,202 +365,21 @@ async fn write_loop(
     // Dropping `waiting` lets the reader finish the requests already written.
 }
 
-async fn read_loop(
-    mut reader: impl AsyncRead + Unpin,
-    mut waiting: mpsc::Receiver<Waiting>,
-    broken: Arc<AtomicBool>,
-    server: String,
-    max_value: usize,
-) {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
-    let mut decoder = ResponseDecoder::new(max_value.saturating_add(1024));
-    while let Some(job) = waiting.recv().await {
-        let result = read_reply(
-            &mut reader,
-            &mut buf,
-            &mut decoder,
-            job.expect,
-            &server,
-            &broken,
-        )
-        .await;
-        let failed = result.is_err();
-        let _ = job.reply.send(result);
-        if failed {
-            broken.store(true, Ordering::Relaxed);
-            // Everything still waiting fails: the stream is out of step.
-            waiting.close();
-            while let Some(job) = waiting.recv().await {
-                let _ = job.reply.send(Err(closed(&server)));
-            }
-            return;
-        }
-    }
-}
-
-async fn next_response(
-    reader: &mut (impl AsyncRead + Unpin),
-    buf: &mut BytesMut,
-    decoder: &mut ResponseDecoder,
+/// Write all of `bytes` by `deadline` (a server that stops reading fills the socket's
+/// buffer; the write then waits, but not forever). A write that completes at once arms no
+/// timer.
+async fn write_by(
+    writer: &mut (impl AsyncWrite + Unpin),
+    bytes: &[u8],
+    deadline: Instant,
     server: &str,
-    broken: &AtomicBool,
-) -> Result<Response> {
-    loop {
-        if let Some(response) = decoder.decode(buf)? {
-            return Ok(response);
-        }
-        fill(reader, buf, server, broken).await?;
-    }
-}
-
-/// Read once more into `buf`: the answer so far is incomplete. Fails when the server closed
-/// the connection or the connection was dropped meanwhile (a drop while this waits aborts the
-/// task instead: see [`Tasks::stop`]).
-async fn fill(
-    reader: &mut (impl AsyncRead + Unpin),
-    buf: &mut BytesMut,
-    server: &str,
-    broken: &AtomicBool,
 ) -> Result<()> {
-    if broken.load(Ordering::Relaxed) {
-        return Err(closed(server));
-    }
-    if buf.capacity() - buf.len() < MIN_READ_SPACE {
-        buf.reserve(READ_SPACE);
-    }
-    match reader.read_buf(buf).await {
-        Ok(0) => Err(closed(server)),
-        Ok(_) => Ok(()),
-        Err(source) => Err(Error::Io {
+    match tokio::time::timeout_at(deadline, writer.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(source)) => Err(Error::Io {
             server: server.to_string(),
             source,
         }),
+        Err(_) => Err(Error::Timeout(server.to_string())),
     }
-}
-
-async fn read_reply(
-    reader: &mut (impl AsyncRead + Unpin),
-    buf: &mut BytesMut,
-    decoder: &mut ResponseDecoder,
-    expect: Expect,
-    server: &str,
-    broken: &AtomicBool,
-) -> Result<Reply> {
-    match expect {
-        Expect::Nothing => Ok(Reply::Sent),
-        Expect::Line => {
-            let response = next_response(reader, buf, decoder, server, broken).await?;
-            match response {
-                Response::Value(_) | Response::Stat { .. } => Err(unexpected(&response, server)),
-                other => Ok(Reply::Line(other)),
-            }
-        }
-        Expect::Values(expected) => {
-            read_values(reader, buf, decoder, expected, server, broken).await
-        }
-        Expect::Value => {
-            let mut value = None;
-            let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
-                Response::Value(v) if value.is_none() => {
-                    value = Some(v);
-                    Ok(())
-                }
-                // A second value for one key: the stream is out of step.
-                other => Err(other),
-            });
-            Ok(end.await?.map_or(Reply::Value(value), Reply::Line))
-        }
-        Expect::Stats => {
-            let mut stats = Vec::new();
-            let end = read_listing(reader, buf, decoder, server, broken, |r| match r {
-                Response::Stat { name, value } => {
-                    stats.push((name, value));
-                    Ok(())
-                }
-                other => Err(other),
-            });
-            Ok(end.await?.map_or(Reply::Stats(stats), Reply::Line))
-        }
-    }
-}
-
-/// Read a multi-key answer's `VALUE` items up to `END`, leaving them where they were read and
-/// cutting the buffer once per stretch of them (not twice per item). Returns the error line
-/// that ended the answer instead, if one did (e.g. `CLIENT_ERROR` for a bad key).
-async fn read_values(
-    reader: &mut (impl AsyncRead + Unpin),
-    buf: &mut BytesMut,
-    decoder: &mut ResponseDecoder,
-    expected: u32,
-    server: &str,
-    broken: &AtomicBool,
-) -> Result<Reply> {
-    // Sized by the number of keys asked for, never by anything the server says, and only up
-    // to a point: a call naming millions of keys, most of them missing, should not reserve
-    // room for all of them before the first answer.
-    let mut items = Vec::with_capacity((expected as usize).min(MAX_VALUES_RESERVED));
-    let mut found = FoundValues::default();
-    // The front of `buf` holding the items found so far.
-    let mut at = 0;
-    loop {
-        match decoder.peek_value(&buf[at..])? {
-            Peeked::Value(span) => {
-                let span = span.shifted(at);
-                at = span.end();
-                items.push(span);
-                if at >= MAX_VALUES_IN_PLACE {
-                    found.push(buf.split_to(at).freeze(), std::mem::take(&mut items));
-                    at = 0;
-                }
-            }
-            Peeked::Incomplete => fill(reader, buf, server, broken).await?,
-            Peeked::Other => {
-                found.push(buf.split_to(at).freeze(), std::mem::take(&mut items));
-                at = 0;
-                match decoder.decode(buf)? {
-                    Some(Response::End) => return Ok(Reply::Values(found)),
-                    Some(
-                        r @ (Response::Error(_)
-                        | Response::ClientError(_)
-                        | Response::ServerError(_)),
-                    ) => return Ok(Reply::Line(r)),
-                    Some(other) => return Err(unexpected(&other, server)),
-                    // A meta `VA` line still arriving: whatever it is, it is not ours.
-                    None => fill(reader, buf, server, broken).await?,
-                }
-            }
-        }
-    }
-}
-
-/// Read the items of a listing (`VALUE`s, `STAT`s) up to `END`, handing each to `take`, which
-/// refuses one that does not belong (the stream is then out of step: an error). Returns `None`
-/// at `END`, or the error line that ended the listing instead (e.g. `CLIENT_ERROR` for a bad
-/// key).
-async fn read_listing(
-    reader: &mut (impl AsyncRead + Unpin),
-    buf: &mut BytesMut,
-    decoder: &mut ResponseDecoder,
-    server: &str,
-    broken: &AtomicBool,
-    mut take: impl FnMut(Response) -> std::result::Result<(), Response>,
-) -> Result<Option<Response>> {
-    loop {
-        // Everything already read is decoded in one go; only then is the socket awaited.
-        while let Some(response) = decoder.decode(buf)? {
-            match response {
-                Response::End => return Ok(None),
-                r @ (Response::Error(_) | Response::ClientError(_) | Response::ServerError(_)) => {
-                    return Ok(Some(r))
-                }
-                item => take(item).map_err(|other| unexpected(&other, server))?,
-            }
-        }
-        fill(reader, buf, server, broken).await?;
-    }
-}
-
-/// An answer that does not fit the request: the stream is out of step.
-fn unexpected(answer: &Response, server: &str) -> Error {
-    Error::Protocol(format!("unexpected answer {answer:?} from {server}"))
 }

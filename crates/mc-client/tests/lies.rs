@@ -156,3 +156,77 @@ fn only_the_connection_that_lied_is_dropped() {
     // The liar was replaced (a third connection); the honest one was kept.
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// A server that accepts but never reads: a large store fills the socket buffers and its
+/// write waits, but only until the I/O timeout.
+#[test]
+fn a_server_that_never_reads_times_the_write_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        std::thread::sleep(Duration::from_secs(2));
+        drop(conn);
+    });
+    let options = Options {
+        io_timeout: Duration::from_millis(300),
+        max_value_length: 64 * 1024 * 1024,
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options).expect("client");
+    let value = vec![b'x'; 32 * 1024 * 1024];
+    let started = Instant::now();
+    assert!(matches!(mc.set("k", &value, 0), Err(Error::Timeout(_))));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "within the I/O timeout, took {:?}",
+        started.elapsed()
+    );
+    drop(mc);
+    server.join().expect("server thread");
+}
+
+/// Many calls queued behind one that is never answered all end by their own deadline, not
+/// one timeout after another.
+#[test]
+fn calls_queued_behind_a_stuck_one_all_end_by_their_deadline() {
+    let addr = liar(vec![None]);
+    let options = Options {
+        io_timeout: Duration::from_millis(300),
+        dead_retry: Duration::from_millis(1),
+        ..Options::default()
+    };
+    let mc = mc_client::Client::with_options([addr.as_str()], options);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let calls: Vec<_> = (0..50)
+            .map(|i| {
+                let mc = mc.clone();
+                tokio::spawn(async move { mc.get::<String>(&format!("k{i}")).await })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for call in calls {
+            outcomes.push(call.await.expect("no panic"));
+        }
+        outcomes
+    });
+    let took = started.elapsed();
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            Err(Error::Timeout(_) | Error::Io { .. } | Error::NoServer)
+        )),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|o| matches!(o, Err(Error::Timeout(_)))),
+        "the stuck call times out"
+    );
+    assert!(took < Duration::from_secs(2), "all ended within {took:?}");
+}
