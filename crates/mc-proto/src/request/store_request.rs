@@ -142,7 +142,8 @@ impl StoreHeader {
 impl StoreRequest {
     /// Append the wire form: the command line and the data block.
     pub fn encode(&self, dst: &mut BytesMut) {
-        let parts = StoreParts {
+        dst.reserve(self.key.len() + self.data.len() + 48);
+        StoreParts {
             command: self.command,
             prefix: b"",
             key: &self.key,
@@ -151,9 +152,8 @@ impl StoreRequest {
             cas: self.cas,
             data: &self.data,
             noreply: self.noreply,
-        };
-        dst.reserve(parts.encoded_len());
-        parts.encode(dst);
+        }
+        .encode(dst);
     }
 }
 
