@@ -24,7 +24,9 @@ use crate::pipeline::{closed, Expect, Reply};
 
 /// A request written (or about to be), whose answer is awaited.
 pub(crate) struct Waiting {
+    /// What shape of answer it gets.
     pub(crate) expect: Expect,
+    /// Where the answer goes.
     pub(crate) reply: oneshot::Sender<Result<Reply>>,
     /// When its caller stops waiting: the connection is then dropped.
     pub(crate) deadline: Instant,
@@ -87,8 +89,9 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
 struct AnswerClock {
     /// When the answer being read is due.
     due: Instant,
-    /// The timer, and when it is set to fire (possibly earlier than `due`).
+    /// The timer (boxed: a `Sleep` must not move once polled).
     timer: Pin<Box<Sleep>>,
+    /// When the timer is set to fire (possibly earlier than `due`).
     armed: Instant,
 }
 
@@ -122,11 +125,16 @@ impl AnswerClock {
 
 /// The reading side's state.
 struct AnswerReader<R> {
+    /// The socket's reading half.
     reader: R,
+    /// What was read and not yet handed out.
     buf: BytesMut,
     decoder: ResponseDecoder,
+    /// The server's name, for errors.
     server: String,
+    /// Set once the connection is done for (by either task or a caller).
     broken: Arc<AtomicBool>,
+    /// The deadline of the answer being read.
     clock: AnswerClock,
 }
 

@@ -53,8 +53,11 @@ pub(crate) enum Reply {
 
 /// A request queued for writing.
 struct Job {
+    /// The request's bytes.
     bytes: RequestWire,
+    /// What shape of answer it gets.
     expect: Expect,
+    /// Where the answer goes.
     reply: oneshot::Sender<Result<Reply>>,
     /// When its caller stops waiting.
     deadline: Instant,
@@ -65,7 +68,9 @@ struct Job {
 struct Tasks {
     /// Set once the connection failed or was dropped; read by both tasks.
     broken: Arc<AtomicBool>,
+    /// The task writing queued requests.
     writer: AbortHandle,
+    /// The task reading answers.
     reader: AbortHandle,
 }
 
