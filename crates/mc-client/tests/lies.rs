@@ -230,3 +230,58 @@ fn calls_queued_behind_a_stuck_one_all_end_by_their_deadline() {
     );
     assert!(took < Duration::from_secs(2), "all ended within {took:?}");
 }
+
+/// The reader keeps every call's deadline with one timer, re-armed when it fires for an
+/// answer that already came: calls answered in time never time out, however long the
+/// connection has been busy, and the first call left unanswered times out after its own
+/// timeout, not at a deadline left over from an earlier call.
+#[test]
+fn deadlines_are_each_calls_own_on_a_long_busy_connection() {
+    use std::io::BufRead;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let answering = std::time::Duration::from_millis(1200);
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        let mut writer = conn.try_clone().expect("clone");
+        let mut lines = std::io::BufReader::new(conn);
+        let started = Instant::now();
+        let mut line = String::new();
+        // Answer every `get` with a miss for a while, then go silent (socket kept open).
+        while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if started.elapsed() < answering {
+                writer.write_all(b"END\r\n").expect("answer");
+            }
+            line.clear();
+        }
+    });
+    let options = Options {
+        io_timeout: Duration::from_millis(300),
+        dead_retry: Duration::from_secs(60),
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options).expect("client");
+    let started = Instant::now();
+    let mut answered = 0;
+    let stuck = loop {
+        let call = Instant::now();
+        match mc.get::<String>("k") {
+            Ok(None) => answered += 1,
+            Err(Error::Timeout(_)) => break call.elapsed(),
+            other => panic!("after {answered} answers: {other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the silent server never timed a call out"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        started.elapsed() > answering,
+        "no call answered in time timed out ({answered} answered)"
+    );
+    assert!(
+        stuck >= Duration::from_millis(250) && stuck < Duration::from_millis(1000),
+        "the unanswered call timed out after {stuck:?}, its timeout is 300 ms"
+    );
+}
