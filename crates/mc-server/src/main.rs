@@ -88,6 +88,15 @@ fn run(launch: Launch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // Signals are caught from here on (after the fork, which copies only this thread), so a
+    // SIGTERM while starting still stops cleanly and removes the pid file.
+    let signals = match catch_signals() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("mc-server: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if lock_memory {
         lock_all_memory(max_bytes);
     }
@@ -121,10 +130,8 @@ fn run(launch: Launch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = watch_signals(running.shutdown_handle()) {
-        eprintln!("mc-server: cannot install signal handlers: {e}");
-        return ExitCode::FAILURE;
-    }
+    // A signal caught while starting is acted on now.
+    let _ = signals.send(running.shutdown_handle());
     running.wait();
     tracing::info!("shut down");
     if let Some(pid_file) = pid_file {
@@ -237,38 +244,51 @@ fn drop_privileges(user: &nix::unistd::User) -> nix::Result<()> {
 }
 
 /// SIGTERM and SIGINT stop the server cleanly; SIGUSR1 stops it gracefully, which with `-e`
-/// saves the cache for the next start (memcached's signals).
-fn watch_signals(handle: ShutdownHandle) -> std::io::Result<()> {
+/// saves the cache for the next start (memcached's signals). The handlers are in place when
+/// this returns; what a signal asks for is done once the server's handle arrives on the
+/// returned channel (at once if it is already running).
+fn catch_signals() -> std::io::Result<std::sync::mpsc::SyncSender<ShutdownHandle>> {
+    use tokio::signal::unix::{signal, SignalKind};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let (mut term, mut int, mut usr1) = {
+        let _in_runtime = runtime.enter();
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::user_defined1())?,
+        )
+    };
+    let (handle_tx, handle_rx) = std::sync::mpsc::sync_channel::<ShutdownHandle>(1);
     std::thread::Builder::new()
         .name("mc-signals".into())
         .spawn(move || {
-            runtime.block_on(async {
-                use tokio::signal::unix::{signal, SignalKind};
-                let (Ok(mut term), Ok(mut int), Ok(mut usr1)) = (
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::user_defined1()),
-                ) else {
-                    return;
-                };
+            let graceful = runtime.block_on(async {
                 tokio::select! {
                     _ = term.recv() => {
                         tracing::info!("SIGTERM");
-                        handle.shutdown();
+                        false
                     }
                     _ = int.recv() => {
                         tracing::info!("SIGINT");
-                        handle.shutdown();
+                        false
                     }
                     _ = usr1.recv() => {
                         tracing::info!("SIGUSR1: graceful stop");
-                        handle.shutdown_graceful();
+                        true
                     }
                 }
             });
+            // Still starting: stop as soon as it runs. (If it never does, the process is
+            // exiting anyway.)
+            if let Ok(handle) = handle_rx.recv() {
+                if graceful {
+                    handle.shutdown_graceful();
+                } else {
+                    handle.shutdown();
+                }
+            }
         })?;
-    Ok(())
+    Ok(handle_tx)
 }

@@ -299,8 +299,10 @@ fn start_binary(path: &Path, verbose: bool) -> (std::process::Child, u16) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start mc-server");
+    // Ready once it answers, not once its port accepts: the port listens before the restart
+    // file is read and before the server serves.
     let began = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !answers_version(port) {
         assert!(
             began.elapsed() < Duration::from_secs(10),
             "server did not start"
@@ -308,6 +310,18 @@ fn start_binary(path: &Path, verbose: bool) -> (std::process::Child, u16) {
         std::thread::sleep(Duration::from_millis(20));
     }
     (child, port)
+}
+
+/// Whether a server on `port` answers `version`.
+fn answers_version(port: u16) -> bool {
+    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut answer = [0u8; 64];
+    conn.write_all(b"version\r\n").is_ok()
+        && mc_testkit::read_some(&mut conn, &mut answer)
+            .is_ok_and(|n| answer[..n].starts_with(b"VERSION "))
 }
 
 /// Stop the child with `signal` and return what it wrote to stderr.

@@ -276,7 +276,6 @@ impl Server {
             }
         }
         let loaded = Shared::new(config, credentials, tls);
-        loaded.restore_cache();
         loaded
             .env
             .conn_stats
@@ -325,8 +324,13 @@ impl Server {
             .collect()
     }
 
-    /// Start the worker threads and the acceptor.
+    /// Restore the cache from the restart file (`-e`), if there is one, then start the worker
+    /// threads and the acceptor.
     pub fn start(self) -> Result<RunningServer, ServerError> {
+        // The restart file is read here, not when binding: after a bind that failed it is left
+        // for the next start, and the binary catches signals before this (a SIGTERM during a
+        // long restore still stops cleanly once it is done).
+        self.shared.restore_cache();
         let addrs = self.local_addrs();
         let unix_paths: Vec<PathBuf> = self
             .listeners
