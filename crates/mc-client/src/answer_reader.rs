@@ -10,6 +10,7 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use mc_proto::{Peeked, Response, ResponseDecoder};
@@ -20,7 +21,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
-use crate::pipeline::{closed, Expect, Reply};
+use crate::pipeline::{closed, deadline_after, Expect, Reply};
 
 /// A request written (or about to be), whose answer is awaited.
 pub(crate) struct Waiting {
@@ -89,36 +90,31 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
 struct AnswerClock {
     /// When the answer being read is due.
     due: Instant,
-    /// The timer (boxed: a `Sleep` must not move once polled).
+    /// The timer (boxed: a `Sleep` must not move once polled). It may be set earlier than
+    /// `due`, for an answer that has come since.
     timer: Pin<Box<Sleep>>,
-    /// When the timer is set to fire (possibly earlier than `due`).
-    armed: Instant,
 }
 
 impl AnswerClock {
     fn new() -> AnswerClock {
-        let far = Instant::now() + std::time::Duration::from_secs(30 * 365 * 86_400);
+        let never = deadline_after(Duration::MAX);
         AnswerClock {
-            due: far,
-            timer: Box::pin(tokio::time::sleep_until(far)),
-            armed: far,
+            due: never,
+            timer: Box::pin(tokio::time::sleep_until(never)),
         }
     }
 
     /// Resolves once `due` has passed.
     async fn expired(&mut self) {
         loop {
-            if self.due < self.armed {
+            // Moved only when it would fire too late, or has fired for an earlier answer.
+            if self.due < self.timer.deadline() || self.timer.is_elapsed() {
                 self.timer.as_mut().reset(self.due);
-                self.armed = self.due;
             }
             self.timer.as_mut().await;
             if Instant::now() >= self.due {
                 return;
             }
-            // It fired for an earlier answer: set it for this one.
-            self.timer.as_mut().reset(self.due);
-            self.armed = self.due;
         }
     }
 }

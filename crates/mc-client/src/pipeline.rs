@@ -252,7 +252,7 @@ impl Connection {
 
 /// The instant `timeout` from now; a timeout past what an `Instant` can hold means "no
 /// deadline" (as tokio's own `timeout` treats it): about thirty years.
-fn deadline_after(timeout: Duration) -> Instant {
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
         .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400))
