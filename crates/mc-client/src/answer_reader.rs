@@ -211,11 +211,21 @@ impl<R: AsyncRead + Unpin> AnswerReader<R> {
         // reserve room for all of them before the first answer.
         let mut items = Vec::with_capacity((expected as usize).min(MAX_VALUES_RESERVED));
         let mut found = FoundValues::default();
-        // The front of the buffer holding the items found so far.
+        // The front of the buffer holding the items found so far, and how many there are.
         let mut at = 0;
+        let mut count = 0u32;
         loop {
             match self.decoder.peek_value(&self.buf[at..])? {
+                Peeked::Value(_) if count == expected => {
+                    // A server answers each key asked at most once: more values than keys is
+                    // a lie, refused before it costs more memory than the request could.
+                    return Err(Error::Protocol(format!(
+                        "more values than the {expected} keys asked from {}",
+                        self.server
+                    )));
+                }
                 Peeked::Value(span) => {
+                    count += 1;
                     let span = span.shifted(at);
                     at = span.end();
                     items.push(span);

@@ -30,8 +30,8 @@ use crate::request_wire::RequestWire;
 pub(crate) enum Expect {
     /// One line (`STORED`, `DELETED`, a number, `VERSION ...`, `OK` ...).
     Line,
-    /// `VALUE` items up to `END`, about as many as this (to size the list once), left in
-    /// place in the read buffer.
+    /// `VALUE` items up to `END`, at most this many (one per key asked; more is refused as a
+    /// lie), left in place in the read buffer.
     Values(u32),
     /// At most one `VALUE` item, then `END` (a retrieval of one key: no list to allocate).
     Value,

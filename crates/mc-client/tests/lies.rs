@@ -285,3 +285,50 @@ fn deadlines_are_each_calls_own_on_a_long_busy_connection() {
         "the unanswered call timed out after {stuck:?}, its timeout is 300 ms"
     );
 }
+
+/// A server that answers a two-key `get_multi` with an endless run of values for one of the
+/// keys: the read stops at the third value (more values than keys asked is a lie), so one
+/// request costs at most what it asked for, not whatever the server sends before `END`.
+#[test]
+fn more_values_than_keys_asked_are_refused_as_they_arrive() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut request = [0u8; 1024];
+        let _ = read_some(&mut conn, &mut request);
+        let item = format!("VALUE a 0 65536\r\n{}\r\n", "v".repeat(65536));
+        let mut written = 0usize;
+        // Up to 64 MiB of values, then END; stop when the client has gone.
+        while written < 64 << 20 {
+            if conn.write_all(item.as_bytes()).is_err() {
+                return written;
+            }
+            written += item.len();
+        }
+        let _ = conn.write_all(b"END\r\n");
+        written
+    });
+    let options = Options {
+        io_timeout: Duration::from_secs(10),
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options).expect("client");
+    let report = mc.get_multi_report::<String>(&["a", "b"]).expect("report");
+    assert!(report.found.is_empty());
+    assert_eq!(report.failed.len(), 2);
+    assert!(
+        report
+            .failed
+            .iter()
+            .all(|(_, e)| matches!(e, Error::Protocol(_))),
+        "{:?}",
+        report.failed
+    );
+    drop(mc);
+    let written = server.join().expect("server thread");
+    assert!(
+        written < 16 << 20,
+        "the client read {written} bytes of a two-key answer"
+    );
+}
