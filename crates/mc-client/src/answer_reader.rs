@@ -21,7 +21,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
-use crate::pipeline::{closed, deadline_after, Expect, Reply};
+use crate::pipeline::{closed, count_close, deadline_after, Expect, Reply};
 
 /// A request written (or about to be), whose answer is awaited.
 pub(crate) struct Waiting {
@@ -74,6 +74,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         let failed = result.is_err();
         let _ = job.reply.send(result);
         if failed {
+            count_close();
             answers.broken.store(true, Ordering::Relaxed);
             writer.abort();
             // Everything still waiting fails: the stream is out of step.

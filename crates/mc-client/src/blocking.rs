@@ -11,6 +11,7 @@ use crate::batch::MultiGet;
 use crate::client::Client as AsyncClient;
 use crate::client_error::Result;
 use crate::options::{Expiry, Fetched, Options};
+use crate::pipeline::closes_so_far;
 use crate::value::{FromValue, ToValue};
 
 /// The blocking client. Same operations as [`crate::Client`], returning when done.
@@ -45,12 +46,15 @@ impl Client {
         })
     }
 
-    /// Drive the runtime until `call` is done. After a failure it runs once more, so that
-    /// the tasks of a connection the failure dropped finish now (closing its socket) instead
-    /// of at the next call, which may never come.
-    fn run<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    /// Drive the runtime until `call` is done. When a connection was dropped meanwhile (a
+    /// failure, a timeout, a lying server, a disconnect — also inside a call that succeeds,
+    /// such as a `get_multi` one of whose servers failed), it runs once more, so that the
+    /// dropped connection's tasks end and its socket closes now instead of at the next call,
+    /// which may never come.
+    fn run<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let closes = closes_so_far();
         let result = self.runtime.block_on(call);
-        if result.is_err() {
+        if closes_so_far() != closes {
             self.runtime.block_on(tokio::task::yield_now());
         }
         result
@@ -216,9 +220,7 @@ impl Client {
 
     /// See [`crate::Client::disconnect_all`].
     pub fn disconnect_all(&self) {
-        self.runtime.block_on(self.client.disconnect_all());
-        // The closed connections' tasks end (and their sockets close) now, not at the next call.
-        self.runtime.block_on(tokio::task::yield_now());
+        self.run(self.client.disconnect_all());
     }
 
     /// See [`crate::Client::server_for`].

@@ -8,7 +8,7 @@
 //! deadline travels with its request: the writer keeps it while writing, the reader while
 //! reading (see `answer_reader`), and the call itself arms no timer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,12 +74,29 @@ struct Tasks {
     reader: AbortHandle,
 }
 
+/// Connections dropped in this process so far (see [`closes_so_far`]).
+static CLOSES: AtomicU64 = AtomicU64::new(0);
+
+/// How many connections have been dropped in this process: a caller that drives its own
+/// runtime (the blocking client) runs it once more after a call during which this changed,
+/// so that the dropped connections' tasks end and their sockets close now, not whenever the
+/// runtime next runs.
+pub(crate) fn closes_so_far() -> u64 {
+    CLOSES.load(Ordering::Relaxed)
+}
+
+/// Count a dropped connection.
+pub(crate) fn count_close() {
+    CLOSES.fetch_add(1, Ordering::Relaxed);
+}
+
 impl Tasks {
     /// Stop both tasks where they wait. Dropping a task drops its half of the socket (closed
     /// once both are gone) and every answer slot it holds, so whoever waits on one sees the
     /// connection closed. Aborting costs the waiting reads nothing, where a notification
     /// checked on every read would.
     fn stop(&self) {
+        count_close();
         self.broken.store(true, Ordering::Relaxed);
         self.writer.abort();
         self.reader.abort();

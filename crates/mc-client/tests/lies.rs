@@ -332,3 +332,42 @@ fn more_values_than_keys_asked_are_refused_as_they_arrive() {
         "the client read {written} bytes of a two-key answer"
     );
 }
+
+/// A blocking `get_multi` whose server lies (a value for a key nobody asked for) still succeeds,
+/// with the server's keys reported as failed, and the connection it drops is closed then, not
+/// at the client's next call: the server reads end of stream.
+#[test]
+fn a_call_that_succeeds_still_closes_the_connection_it_dropped() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let lying = listener.local_addr().expect("addr").to_string();
+    let liar = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = [0u8; 4096];
+        assert!(read_some(&mut conn, &mut buf).expect("the request") > 0);
+        conn.write_all(b"VALUE nobody-asked 0 1\r\nx\r\nEND\r\n")
+            .expect("the lie");
+        let started = Instant::now();
+        let after = read_some(&mut conn, &mut buf);
+        (after.map_err(|e| e.kind()), started.elapsed())
+    });
+    let mc = Client::new([lying]).expect("client");
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let report = mc
+        .get_multi_report::<String>(&refs)
+        .expect("the call succeeds");
+    assert!(
+        report
+            .failed
+            .iter()
+            .any(|(_, e)| matches!(e, Error::Protocol(_))),
+        "the lying server's keys failed: {:?}",
+        report.failed
+    );
+    let (after, waited) = liar.join().expect("server thread");
+    assert_eq!(after, Ok(0), "end of stream, not a read timeout");
+    assert!(waited < Duration::from_secs(4), "closed by the call");
+    drop(mc);
+}
