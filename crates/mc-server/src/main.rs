@@ -68,6 +68,13 @@ fn run(launch: Launch) -> ExitCode {
     }
     let verbose = config.verbosity > 0;
     let max_bytes = config.store.max_bytes as u64;
+    // From the moment the port listens a stop signal must not kill us outright: held back
+    // (pending) until the handlers are in place, then delivered to them.
+    let stop_signals = stop_signals();
+    if let Err(e) = stop_signals.thread_block() {
+        eprintln!("mc-server: cannot hold back signals while starting: {e}");
+        return ExitCode::FAILURE;
+    }
     let server = match Server::bind(config) {
         Ok(server) => server,
         Err(e) => {
@@ -97,6 +104,11 @@ fn run(launch: Launch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Threads started from here on take signals again; one that came meanwhile is delivered.
+    if let Err(e) = stop_signals.thread_unblock() {
+        eprintln!("mc-server: cannot take signals again: {e}");
+        return ExitCode::FAILURE;
+    }
     if lock_memory {
         lock_all_memory(max_bytes);
     }
@@ -241,6 +253,16 @@ fn drop_privileges(user: &nix::unistd::User) -> nix::Result<()> {
     nix::unistd::setgroups(&[])?;
     nix::unistd::setgid(user.gid)?;
     nix::unistd::setuid(user.uid)
+}
+
+/// The signals that stop the server.
+fn stop_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1] {
+        set.add(signal);
+    }
+    set
 }
 
 /// SIGTERM and SIGINT stop the server cleanly; SIGUSR1 stops it gracefully, which with `-e`

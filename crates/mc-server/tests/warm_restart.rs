@@ -278,6 +278,22 @@ fn running_as_root() -> bool {
 /// Start the binary with `-e path` (and `-v`, which logs saves and restores, when `verbose`);
 /// returns it once it answers, with its port.
 fn start_binary(path: &Path, verbose: bool) -> (std::process::Child, u16) {
+    let (child, port) = spawn_binary(path, verbose, &[]);
+    // Ready once it answers, not once its port accepts: the port listens before the restart
+    // file is read and before the server serves.
+    let began = Instant::now();
+    while !answers_version(port) {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+/// Spawn the binary as [`start_binary`] does, with `extra` arguments, without waiting for it.
+fn spawn_binary(path: &Path, verbose: bool, extra: &[&str]) -> (std::process::Child, u16) {
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe");
         probe.local_addr().expect("addr").port()
@@ -300,22 +316,13 @@ fn start_binary(path: &Path, verbose: bool) -> (std::process::Child, u16) {
     if verbose {
         args.push("-v".to_string());
     }
+    args.extend(extra.iter().map(|a| a.to_string()));
     let child = Command::new(BIN)
         .env_remove("RUST_LOG")
         .args(&args)
         .stderr(Stdio::piped())
         .spawn()
         .expect("start mc-server");
-    // Ready once it answers, not once its port accepts: the port listens before the restart
-    // file is read and before the server serves.
-    let began = Instant::now();
-    while !answers_version(port) {
-        assert!(
-            began.elapsed() < Duration::from_secs(10),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     (child, port)
 }
 
@@ -380,4 +387,47 @@ fn the_binary_saves_on_sigusr1_and_says_in_one_warn_line_why_a_file_is_refused()
         warnings[0].contains("not an mc-server restart file"),
         "{log}"
     );
+}
+
+/// A SIGTERM that arrives while the binary is still reading its restart file (its port already
+/// listens) stops it cleanly once the restore is done: exit status 0, its pid file removed,
+/// both in the log. Wherever the signal lands the outcome must be the same; before signals
+/// were caught ahead of the restore, one landing during it killed the server outright.
+#[test]
+fn a_sigterm_during_the_restore_stops_cleanly_once_it_is_done() {
+    use nix::sys::signal::Signal;
+    let path = scratch_file("slow-restore");
+    // Enough items that reading them back takes a while.
+    let (child, port) = start_binary(&path, false);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut sets = Vec::new();
+    for i in 0..150_000 {
+        sets.extend_from_slice(format!("set key:{i} 0 0 8 noreply\r\nvvvvvvvv\r\n").as_bytes());
+    }
+    sets.extend_from_slice(b"version\r\n");
+    assert!(ask(addr, &sets).starts_with("VERSION "));
+    assert_eq!(curr_items(addr), 150_000);
+    stop_binary(child, Signal::SIGUSR1);
+    assert!(path.exists());
+
+    let pid_file = scratch_file("slow-restore-pid");
+    let pid_arg = pid_file.display().to_string();
+    let (mut child, port) = spawn_binary(&path, true, &["-P", &pid_arg]);
+    let began = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(began.elapsed() < Duration::from_secs(10), "never listened");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGTERM).expect("signal");
+    let status = child.wait().expect("wait");
+    let mut log = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut log);
+    }
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.contains("SIGTERM"), "{log}");
+    assert!(log.contains("restored 150000 items"), "{log}");
+    assert!(log.contains("shut down"), "{log}");
+    assert!(!pid_file.exists(), "the pid file is removed");
 }
