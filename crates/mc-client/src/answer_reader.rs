@@ -41,6 +41,10 @@ const MAX_VALUES_RESERVED: usize = 4096;
 /// shared with values handed out earlier cannot grow in place).
 const MAX_VALUES_IN_PLACE: usize = 256 * 1024;
 
+/// The longest `stats` answer taken: memcached's are a few KiB (its `stats cachedump` stops at
+/// 2 MB); a server streaming `STAT` lines without end is refused here, not held in memory.
+const MAX_STATS_ANSWER: usize = 16 * 1024 * 1024;
+
 /// Free space below which a read first makes room: reading into the last few bytes of the
 /// buffer would cost a system call per sliver of an answer.
 const MIN_READ_SPACE: usize = 4 * 1024;
@@ -178,7 +182,8 @@ impl<R: AsyncRead + Unpin> AnswerReader<R> {
             Expect::Values(expected) => self.read_values(expected).await,
             Expect::Value => {
                 let mut value = None;
-                let end = self.read_listing(|r| match r {
+                // One value at most (bounded by the decoder), so no limit of its own.
+                let end = self.read_listing(usize::MAX, |r| match r {
                     Response::Value(v) if value.is_none() => {
                         value = Some(v);
                         Ok(())
@@ -190,7 +195,7 @@ impl<R: AsyncRead + Unpin> AnswerReader<R> {
             }
             Expect::Stats => {
                 let mut stats = Vec::new();
-                let end = self.read_listing(|r| match r {
+                let end = self.read_listing(MAX_STATS_ANSWER, |r| match r {
                     Response::Stat { name, value } => {
                         stats.push((name, value));
                         Ok(())
@@ -256,16 +261,30 @@ impl<R: AsyncRead + Unpin> AnswerReader<R> {
     }
 
     /// Read the items of a listing (`VALUE`s, `STAT`s) up to `END`, handing each to `take`,
-    /// which refuses one that does not belong (the stream is then out of step: an error).
+    /// which refuses one that does not belong (the stream is then out of step: an error). An
+    /// answer longer than `limit` bytes is refused as it arrives.
     /// Returns `None` at `END`, or the error line that ended the listing instead (e.g.
     /// `CLIENT_ERROR` for a bad key).
     async fn read_listing(
         &mut self,
+        limit: usize,
         mut take: impl FnMut(Response) -> std::result::Result<(), Response>,
     ) -> Result<Option<Response>> {
+        let mut consumed = 0usize;
         loop {
             // Everything already read is decoded in one go; only then is the socket awaited.
-            while let Some(response) = self.decoder.decode(&mut self.buf)? {
+            loop {
+                let before = self.buf.len();
+                let Some(response) = self.decoder.decode(&mut self.buf)? else {
+                    break;
+                };
+                consumed += before - self.buf.len();
+                if consumed > limit {
+                    return Err(Error::Protocol(format!(
+                        "an answer longer than {limit} bytes from {}",
+                        self.server
+                    )));
+                }
                 match response {
                     Response::End => return Ok(None),
                     r @ (Response::Error(_)

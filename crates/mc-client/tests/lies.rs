@@ -371,3 +371,40 @@ fn a_call_that_succeeds_still_closes_the_connection_it_dropped() {
     assert!(waited < Duration::from_secs(4), "closed by the call");
     drop(mc);
 }
+
+/// A server that answers `stats` with `STAT` lines without end: the answer is refused once it
+/// passes 16 MiB, not held in memory until the server stops.
+#[test]
+fn an_endless_stats_answer_is_refused() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let mut request = [0u8; 1024];
+        let _ = read_some(&mut conn, &mut request);
+        let line = format!("STAT filler {}\r\n", "x".repeat(1000));
+        let block = line.repeat(64);
+        let mut written = 0usize;
+        // Up to 128 MiB of statistics, then END; stop when the client has gone.
+        while written < 128 << 20 {
+            if conn.write_all(block.as_bytes()).is_err() {
+                return written;
+            }
+            written += block.len();
+        }
+        let _ = conn.write_all(b"END\r\n");
+        written
+    });
+    let options = Options {
+        io_timeout: Duration::from_secs(10),
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options).expect("client");
+    assert!(matches!(mc.get_stats(), Err(Error::Protocol(_))));
+    drop(mc);
+    let written = server.join().expect("server thread");
+    assert!(
+        written < 48 << 20,
+        "the client read {written} bytes of a stats answer"
+    );
+}
