@@ -125,6 +125,7 @@ pub const ROWS: &[Row] = &[
     row(F, "-o", "-o modern", I, "see the suboptions"),
     row(F, "-N", "-N 2", A, "connections are not spread by NAPI id"),
     // `-o` suboptions.
+    row(O, "io_uring", "", D, "mc-server's own (memcached refuses it): plain TCP connections served through io_uring, -t event loops that each submit their connections' reads and writes in one kernel call per turn (Linux; TLS and Unix sockets stay on the default path); refused at start where the kernel gives no io_uring"),
     row(O, "maxconns_fast", "-o maxconns_fast", I, "over -c: told and closed"),
     row(O, "no_maxconns_fast", "-o no_maxconns_fast", I, "over -c: accepting pauses (`listen_disabled_num`)"),
     row(O, "hashpower", "-o hashpower=16", A, "the index grows in place as it fills"),
@@ -163,7 +164,7 @@ pub const ROWS: &[Row] = &[
     row(O, "no_drop_privileges", "-o no_drop_privileges", I, "no seccomp sandbox to leave off"),
     row(O, "drop_privileges", "-o drop_privileges", R, "no seccomp sandbox here; refused rather than pretended (-u still drops root)"),
     row(O, "resp_obj_mem_limit", "-o resp_obj_mem_limit=1", A, "deprecated in memcached too"),
-    row(O, "read_buf_mem_limit", "-o read_buf_mem_limit=1", A, "idle connections hold no buffer here"),
+    row(O, "read_buf_mem_limit", "-o read_buf_mem_limit=1", A, "idle connections hold no read buffer here (over TLS and io_uring, a 2 KiB one each)"),
     row(O, "sock_cookie_id", "-o sock_cookie_id=7", I, "SO_MARK on the listening sockets (needs CAP_NET_ADMIN; a refusal is a warning, as in memcached)"),
     row(O, "ssl_chain_cert", "-o ssl_chain_cert={cert}", I, "PEM"),
     row(O, "ssl_key", "-o ssl_key={key}", I, "PEM (PKCS#8, PKCS#1 or SEC1)"),

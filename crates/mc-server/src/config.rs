@@ -173,6 +173,10 @@ pub struct Config {
     pub idle_timeout: u32,
     /// Worker threads (`-t`): one event loop at 1, a work-stealing pool above.
     pub threads: usize,
+    /// Serve plain TCP connections through io_uring (`-o io_uring`, mc-server's own; Linux):
+    /// `-t` event loops of their own, each batching its connections' reads and writes into
+    /// one kernel call per turn. Off by default.
+    pub io_uring: bool,
     /// Requests a connection runs before others get a turn (`-R`).
     pub reqs_per_event: u32,
     /// Listen backlog (`-b`).
@@ -229,6 +233,7 @@ impl Default for Config {
             maxconns_fast: true,
             idle_timeout: 0,
             threads: 4,
+            io_uring: false,
             reqs_per_event: 20,
             backlog: 1024,
             protocol: Protocol::Auto,

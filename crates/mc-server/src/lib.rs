@@ -55,4 +55,4 @@ pub mod tls_config;
 mod verbose_log;
 
 pub use config::Config;
-pub use server::{RunningServer, Server, ServerError, ShutdownHandle};
+pub use server::{io_uring_available, RunningServer, Server, ServerError, ShutdownHandle};

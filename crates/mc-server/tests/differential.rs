@@ -246,15 +246,36 @@ fn normalize(answer: &str) -> String {
         .join("\r\n")
 }
 
+/// The I/O paths to test: the default, and io_uring where the kernel gives one.
+fn io_paths() -> Vec<bool> {
+    match mc_server::io_uring_available() {
+        Ok(()) => vec![false, true],
+        Err(e) => {
+            eprintln!("the io_uring path is skipped: this kernel refuses an io_uring ({e})");
+            vec![false]
+        }
+    }
+}
+
 #[test]
 fn random_sessions_answer_like_memcached() {
+    for io_uring in io_paths() {
+        random_session_answers_like_memcached_on(io_uring);
+    }
+}
+
+fn random_session_answers_like_memcached_on(io_uring: bool) {
     // Without its LRU maintainer and crawler threads memcached always rewrites a counter in
     // place, as this server does; with them it sometimes stores a shrunk counter unpadded, and
     // an append then makes it non-numeric on one server only (see `normalize`).
     let Some(memcached) = Memcached::start_with(&["-o", "no_lru_maintainer,no_lru_crawler"]) else {
         return;
     };
-    let server = RunningServer::start(Config::ephemeral()).expect("server starts");
+    let server = RunningServer::start(Config {
+        io_uring,
+        ..Config::ephemeral()
+    })
+    .expect("server starts");
     let ops: usize = mc_testkit::env_number("MC_DIFF_OPS", 20_000);
     let seed: u64 = mc_testkit::env_number("MC_DIFF_SEED", 0xd1ff_5eed);
     let mut rng = Rng(seed | 1);
@@ -316,13 +337,13 @@ fn random_sessions_answer_like_memcached() {
                 .take(12)
                 .collect();
             panic!(
-                "op {i} {:?}: memcached answered {expected:?}, mc-server {got:?}\nrecent ops, newest first: {recent:#?}",
+                "op {i} {:?}: memcached answered {expected:?}, mc-server (io_uring: {io_uring}) {got:?}\nrecent ops, newest first: {recent:#?}",
                 op.text
             );
         }
     }
     println!(
-        "{ops} operations answered identically \
+        "{ops} operations answered identically (io_uring: {io_uring}) \
          ({memcached_strchr_misreads} misreads of a large number by memcached set aside)"
     );
 }

@@ -31,8 +31,26 @@ fn normalize(answer: &[u8]) -> Vec<u8> {
     latin1(&out)
 }
 
+/// The I/O paths to test: the default, and io_uring where the kernel gives one.
+fn io_paths() -> Vec<bool> {
+    match mc_server::io_uring_available() {
+        Ok(()) => vec![false, true],
+        Err(e) => {
+            eprintln!("the io_uring path is skipped: this kernel refuses an io_uring ({e})");
+            vec![false]
+        }
+    }
+}
+
 #[test]
 fn every_edge_case_matches_memcached() {
+    for io_uring in io_paths() {
+        every_edge_case_matches_memcached_on(io_uring);
+    }
+}
+
+fn every_edge_case_matches_memcached_on(io_uring: bool) {
+    let path = if io_uring { "io_uring" } else { "default" };
     let doc: Value = serde_json::from_str(EDGE_CASES_JSON).expect("valid JSON");
     let cases = doc["cases"].as_array().expect("cases");
     for case in cases {
@@ -42,6 +60,7 @@ fn every_edge_case_matches_memcached() {
         // A fresh server per case, as the table was measured on fresh state.
         let server = RunningServer::start(Config {
             threads: 1,
+            io_uring,
             ..Config::ephemeral()
         })
         .expect("server starts");
@@ -51,7 +70,7 @@ fn every_edge_case_matches_memcached() {
             let (answer, _) = send_and_read(addr, &setup, Duration::from_secs(2), |a| {
                 a.ends_with(b"\r\n")
             });
-            assert!(!answer.is_empty(), "{name}: setup unanswered");
+            assert!(!answer.is_empty(), "{name} ({path} I/O): setup unanswered");
         }
         let request = latin1(case["request"].as_str().expect("request"));
         let wait = if closes || expected.is_empty() {
@@ -65,11 +84,11 @@ fn every_edge_case_matches_memcached() {
         assert_eq!(
             String::from_utf8_lossy(&normalize(&answer)),
             String::from_utf8_lossy(&expected),
-            "{name}: answer differs from memcached"
+            "{name} ({path} I/O): answer differs from memcached"
         );
         assert_eq!(
             closed, closes,
-            "{name}: connection close differs from memcached"
+            "{name} ({path} I/O): connection close differs from memcached"
         );
         server.shutdown();
     }

@@ -124,6 +124,8 @@ fn apply_one(
     let mut ignored = |why: &str| launch.ignored.push(format!("-o {item}: {why}"));
     let need = |what: &str| value.ok_or_else(|| missing(what));
     match name {
+        // mc-server's own: memcached has no such suboption.
+        "io_uring" => config.io_uring = true,
         "maxconns_fast" => config.maxconns_fast = true,
         "no_maxconns_fast" => config.maxconns_fast = false,
         "hashpower" => {
@@ -295,7 +297,7 @@ fn apply_one(
             let v = safe_strtoul(need("Missing read_buf_mem_limit argument")?)
                 .ok_or_else(|| missing("could not parse argument to read_buf_mem_limit"))?;
             tuning.read_buf_mem_limit = v.saturating_mul(1024 * 1024);
-            ignored("connections here hold no buffer while idle and at most the write budget while busy");
+            ignored("connections here hold no read buffer while idle (over TLS and io_uring, a 2 KiB one each) and at most the write budget while busy");
         }
         "ssl_chain_cert" => {
             ext.tls.chain_cert = Some(need("Missing ssl_chain_cert argument")?.into())

@@ -71,6 +71,7 @@ by `stats settings`.
 -Z, --enable-ssl          enable TLS (rustls; needs ssl_chain_cert and ssl_key)
 -N, --napi-ids=<num>      (accepted) number of NAPI ids
 -o, --extended            comma separated list of extended options
+   - io_uring:            (mc-server's own) serve TCP connections through io_uring (Linux)
    - maxconns_fast:       tell and close new connections over the limit (default: on;
                           no_maxconns_fast stops accepting instead)
    - hashpower:           (accepted) initial hash table size; the index grows itself
@@ -79,7 +80,8 @@ by `stats settings`.
    - no_lru_crawler:      disable the lru_crawler commands
    - lru_crawler_sleep:   microseconds to sleep between items crawled (default: 100)
    - lru_crawler_tocrawl: max items to crawl per slab class per run (default: 0, unlimited)
-   - read_buf_mem_limit:  (accepted) idle connections hold no buffer here
+   - read_buf_mem_limit:  (accepted) idle connections hold no read buffer here
+                          (over TLS and io_uring, a 2 KiB one each)
    - no_lru_maintainer:   (accepted) the LRU here is not segmented
    - hot_lru_pct, warm_lru_pct, hot_max_factor, warm_max_factor, temporary_ttl:
                           (accepted) segmented LRU tuning

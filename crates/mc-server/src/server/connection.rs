@@ -13,6 +13,9 @@ use bytes::BytesMut;
 use mc_proto::Limits;
 
 use super::stream::{Accepted, Stream};
+use super::transport::Transport;
+#[cfg(target_os = "linux")]
+use super::uring_stream::UringStream;
 use super::ConnectionSlot;
 use crate::client_state::ClientState;
 use crate::config::Auth;
@@ -25,6 +28,10 @@ use crate::verbose_log::VerboseLog;
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 16 * 1024;
 
+/// Bytes a connection that waits in its read (TLS, io_uring) asks for while idle: its own
+/// small buffer, so that idle connections hold no borrowed one.
+const IDLE_READ_SIZE: usize = 2 * 1024;
+
 /// Buffers larger than this are released once empty rather than kept for the next request.
 const KEEP_BUFFER: usize = 64 * 1024;
 
@@ -33,7 +40,7 @@ const POOL_SIZE: usize = 256;
 
 thread_local! {
     /// Buffers lent to this worker's active connections. An idle connection gives its buffers
-    /// back, so thousands of idle connections hold no buffer memory, while busy ones reuse the
+    /// back, so thousands of idle connections hold no pooled buffer, while busy ones reuse the
     /// same few allocations instead of freeing and allocating on every request.
     static POOL: std::cell::RefCell<Vec<BytesMut>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -110,15 +117,34 @@ impl Ending {
 /// and gives it back when dropped.
 pub(crate) async fn serve(accepted: Accepted, slot: ConnectionSlot) {
     let shared = slot.shared().clone();
-    let env = &shared.env;
     let (id, peer, local) = accepted.describe();
-    let stream = match Stream::register(accepted, env).await {
-        Ok(stream) => stream,
-        Err(e) => {
-            tracing::debug!("connection not set up: {e}");
-            return;
+    match Stream::register(accepted, &shared.env).await {
+        Ok(stream) => serve_over(stream, (id, peer, local), slot).await,
+        Err(e) => tracing::debug!("connection not set up: {e}"),
+    }
+}
+
+/// Serve a plain TCP connection through io_uring ([`UringStream`]); TLS and Unix-socket
+/// connections are served as by [`serve`], on the same worker.
+#[cfg(target_os = "linux")]
+pub(crate) async fn serve_uring(accepted: Accepted, slot: ConnectionSlot) {
+    let described = accepted.describe();
+    match accepted {
+        Accepted::Tcp(socket, _, false) => {
+            serve_over(UringStream::new(socket), described, slot).await;
         }
-    };
+        other => serve(other, slot).await,
+    }
+}
+
+/// Serve a registered connection until it closes.
+async fn serve_over<T: Transport>(
+    stream: T,
+    (id, peer, local): (i32, String, String),
+    slot: ConnectionSlot,
+) {
+    let shared = slot.shared().clone();
+    let env = &shared.env;
     let info = env.conns.open(id, peer, local, env.clock.now());
     if env.runtime.verbosity() >= 2 {
         VerboseLog::event(id, "new auto-negotiating client connection");
@@ -166,8 +192,8 @@ fn log_connection(info: &ConnInfo, env: &crate::environment::Environment, ending
     });
 }
 
-async fn run(
-    mut stream: Stream,
+async fn run<T: Transport>(
+    mut stream: T,
     slot: &ConnectionSlot,
     info: &Arc<ConnInfo>,
 ) -> std::io::Result<Ending> {
@@ -194,49 +220,56 @@ async fn run(
         gauge: &stats.read_buf_count,
         lent: false,
     };
+    // A transport that waits in the read (TLS, io_uring) waits for the next request in this
+    // small buffer of the connection's own; the borrowed ones are taken once bytes arrive.
+    let mut idle_buf = BytesMut::new();
     let ending = loop {
-        if rbuf.is_empty() {
-            // Between requests the connection holds no buffer: wait until the client sends.
+        let read = if rbuf.is_empty() {
+            // Between requests the connection holds no borrowed buffer: wait until the client
+            // sends.
             if lent.lent {
                 return_buffer(std::mem::take(&mut rbuf));
                 return_buffer(std::mem::take(&mut wbuf));
                 lent.give_back();
             }
             info.set_state(ConnState::Waiting);
-            let waited = tokio::select! {
-                ready = stream.readable() => Some(ready),
-                _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
-                _ = sleep_or_never(idle) => None,
-            };
-            match waited {
-                Some(ready) => ready?,
-                None => {
-                    ConnectionStats::add(&stats.idle_kicks, 1);
-                    break Ending::IdleTimeout;
-                }
+            let waits_in_read = stream.waits_in_read();
+            if waits_in_read && idle_buf.capacity() == 0 {
+                idle_buf.reserve(IDLE_READ_SIZE);
             }
+            let waited = if waits_in_read {
+                tokio::select! {
+                    read = stream.read_buf(&mut idle_buf) => Some(read),
+                    _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
+                    _ = sleep_or_never(idle) => None,
+                }
+            } else {
+                tokio::select! {
+                    ready = stream.readable() => Some(ready.map(|()| 0)),
+                    _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
+                    _ = sleep_or_never(idle) => None,
+                }
+            };
+            let Some(waited) = waited else {
+                ConnectionStats::add(&stats.idle_kicks, 1);
+                break Ending::IdleTimeout;
+            };
             rbuf = borrow_buffer();
             wbuf = borrow_buffer();
             lent.lend();
-        }
-        if rbuf.capacity() - rbuf.len() < READ_SIZE / 4 {
-            rbuf.reserve(READ_SIZE);
-        }
-        info.set_state(ConnState::Read);
-        // A short read tells tokio the socket is drained, which spares a read that would only
-        // say "would block". A TLS connection waits for its next request here rather than in
-        // `readable`, so the idle timeout and shutdown apply to this wait.
-        let read = if stream.is_tls() && rbuf.is_empty() {
-            tokio::select! {
-                read = stream.read_buf(&mut rbuf) => read,
-                _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
-                _ = sleep_or_never(idle) => {
-                    ConnectionStats::add(&stats.idle_kicks, 1);
-                    break Ending::IdleTimeout;
-                }
+            if waits_in_read {
+                let read = waited;
+                rbuf.extend_from_slice(&idle_buf);
+                idle_buf.clear();
+                read
+            } else {
+                waited?;
+                info.set_state(ConnState::Read);
+                read_more(&mut stream, &mut rbuf).await
             }
         } else {
-            stream.read_buf(&mut rbuf).await
+            info.set_state(ConnState::Read);
+            read_more(&mut stream, &mut rbuf).await
         };
         match read {
             Ok(0) => break Ending::Normal,
@@ -252,7 +285,7 @@ async fn run(
             let step = executor.run(&mut rbuf, &shared.store, env, &mut wbuf);
             if !wbuf.is_empty() {
                 info.set_state(ConnState::Write);
-                stream.write_all(&wbuf).await?;
+                stream.write_all(&mut wbuf).await?;
                 ConnectionStats::add(&stats.bytes_written, wbuf.len() as u64);
                 wbuf.clear();
                 if wbuf.capacity() > KEEP_BUFFER {
@@ -291,6 +324,15 @@ async fn run(
     Ok(ending)
 }
 
+/// Read into `rbuf`'s spare room, making some first if little is left. (A short read tells
+/// tokio the socket is drained, which spares a read that would only say "would block".)
+async fn read_more<T: Transport>(stream: &mut T, rbuf: &mut BytesMut) -> std::io::Result<usize> {
+    if rbuf.capacity() - rbuf.len() < READ_SIZE / 4 {
+        rbuf.reserve(READ_SIZE);
+    }
+    stream.read_buf(rbuf).await
+}
+
 async fn sleep_or_never(idle: Option<Duration>) {
     match idle {
         Some(idle) => tokio::time::sleep(idle).await,
@@ -300,24 +342,23 @@ async fn sleep_or_never(idle: Option<Duration>) {
 
 /// A `watch` connection: write the log as it comes, until the client leaves (anything it
 /// sends is ignored, as by memcached) or the server stops.
-async fn stream_log(
-    stream: &mut Stream,
+async fn stream_log<T: Transport>(
+    stream: &mut T,
     watcher: &Watcher,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let mut scratch = BytesMut::with_capacity(512);
     loop {
         let lines = watcher.take();
         if !lines.is_empty() {
-            stream.write_all(&lines).await?;
+            stream.write_all(&mut BytesMut::from(&lines[..])).await?;
             continue;
         }
         tokio::select! {
             _ = watcher.ready() => {}
-            read = stream.read_buf(&mut scratch) => {
+            read = stream.discard_input() => {
                 match read {
                     Ok(0) => return Ok(()),
-                    Ok(_) => scratch.clear(),
+                    Ok(_) => {}
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                     Err(e) => return Err(e),
                 }

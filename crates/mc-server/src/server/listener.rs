@@ -50,7 +50,7 @@ async fn wait_for_room(shared: &Shared) {
     );
 }
 
-async fn run(listeners: Vec<Listener>, workers: WorkerQueue, shared: Arc<Shared>) {
+async fn run(listeners: Vec<Listener>, mut workers: WorkerQueue, shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::channel::<Accepted>(1);
     let mut tasks = tokio::task::JoinSet::new();
     for listener in listeners {

@@ -9,7 +9,10 @@ mod connection;
 mod listen_address;
 mod listener;
 mod stream;
+mod transport;
 mod udp;
+#[cfg(target_os = "linux")]
+mod uring_stream;
 mod worker;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -57,6 +60,17 @@ pub enum ServerError {
     /// The TLS certificate, key or CA file cannot be used.
     #[error("{0}")]
     Tls(#[from] crate::tls_config::TlsError),
+    /// `-o io_uring` was asked for and the kernel refuses an io_uring (too old, not Linux, or
+    /// forbidden by a sandbox such as a container's system call filter).
+    #[error("-o io_uring: this system refuses an io_uring ({0}); start without -o io_uring")]
+    IoUring(std::io::Error),
+}
+
+/// Whether `-o io_uring` ([`Config::io_uring`]) can work here: Ok when this process can make an
+/// io_uring, else the system's refusal (not Linux, an old kernel, a sandbox that filters the
+/// system call). [`Server::bind`] makes the same check and refuses to start on failure.
+pub fn io_uring_available() -> std::io::Result<()> {
+    worker::check_io_uring()
 }
 
 /// What every thread of a server shares.
@@ -226,6 +240,9 @@ pub struct Server {
 impl Server {
     /// Bind every configured address.
     pub fn bind(config: Config) -> Result<Server, ServerError> {
+        if config.io_uring {
+            worker::check_io_uring().map_err(ServerError::IoUring)?;
+        }
         let credentials = match &config.auth {
             Auth::None => Credentials::default(),
             Auth::Ascii { file } => Credentials::load(file)?,
@@ -344,10 +361,13 @@ impl Server {
             .listeners
             .into_iter()
             .partition(|l| matches!(l, Listener::Udp(..)));
-        let (workers, queue) = worker::spawn_workers(&self.shared)?;
-        let acceptor = listener::spawn_acceptor(streams, queue, self.shared.clone())?;
-        let crawler = spawn_crawler(self.shared.clone())?;
-        let mut threads = vec![workers, acceptor, crawler];
+        let (mut threads, queue) = worker::spawn_workers(&self.shared)?;
+        threads.push(listener::spawn_acceptor(
+            streams,
+            queue,
+            self.shared.clone(),
+        )?);
+        threads.push(spawn_crawler(self.shared.clone())?);
         if !udp.is_empty() {
             threads.push(udp::spawn(udp, self.shared.clone())?);
         }

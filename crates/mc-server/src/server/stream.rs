@@ -9,6 +9,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::transport::Transport;
 use crate::environment::Environment;
 use crate::server_counters::ConnectionStats;
 
@@ -104,16 +105,16 @@ impl Stream {
             Accepted::Unix(s, _) => Stream::Unix(UnixStream::from_std(s)?),
         })
     }
+}
 
-    /// True for a TLS connection (whose socket being quiet does not mean nothing is
-    /// buffered: see [`Stream::readable`]).
-    pub(crate) fn is_tls(&self) -> bool {
+impl Transport for Stream {
+    /// A TLS connection may hold decrypted bytes the socket no longer shows, so it waits for
+    /// the next request in the read, not in [`Transport::readable`].
+    fn waits_in_read(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
 
-    /// Wait until the socket has bytes. A TLS connection may hold decrypted bytes the socket
-    /// no longer shows, so it is always "ready" and its wait happens in the read.
-    pub(crate) async fn readable(&self) -> std::io::Result<()> {
+    async fn readable(&self) -> std::io::Result<()> {
         match self {
             Stream::Tcp(s) => s.readable().await,
             Stream::Tls(_) => Ok(()),
@@ -121,7 +122,7 @@ impl Stream {
         }
     }
 
-    pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
+    async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read_buf(buf).await,
             Stream::Tls(s) => s.read_buf(buf).await,
@@ -129,7 +130,18 @@ impl Stream {
         }
     }
 
-    pub(crate) async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+    async fn discard_input(&mut self) -> std::io::Result<usize> {
+        // A read of tokio's is a wait for readiness, then a system call: abandoning it
+        // leaves nothing behind.
+        let mut scratch = [0u8; 512];
+        match self {
+            Stream::Tcp(s) => s.read(&mut scratch).await,
+            Stream::Tls(s) => s.read(&mut scratch).await,
+            Stream::Unix(s) => s.read(&mut scratch).await,
+        }
+    }
+
+    async fn write_all(&mut self, buf: &mut BytesMut) -> std::io::Result<()> {
         match self {
             Stream::Tcp(s) => s.write_all(buf).await,
             Stream::Tls(s) => {
