@@ -13,6 +13,10 @@
 //! ratio is computed per round (ours / memcached in the same round) before taking its spread.
 //! At `-t 1` the servers run on core 0 and the generators on core 1; at `-t 2` nothing is
 //! pinned (the server needs both cores).
+//!
+//! `cargo xtask bench server io-uring` runs mc-server with `-o io_uring` instead (results in
+//! `target/bench/server-io-uring.json`; the memory comparison, the same on either path, is
+//! left to the default run).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -21,7 +25,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 
 use crate::pinning;
-use crate::servers::{self, Placement, Proc};
+use crate::servers::{self, IoPath, Placement, Proc};
 use crate::spread::Spread;
 use crate::task_args::TaskArgs;
 use crate::Result;
@@ -421,14 +425,25 @@ fn compare(
 
 pub(crate) fn run(args: &[String]) -> Result {
     let options =
-        TaskArgs::defaults(5, 3.0).parse(args, &["--rounds", "--seconds", "--threads"], false)?;
+        TaskArgs::defaults(5, 3.0).parse(args, &["--rounds", "--seconds", "--threads"], true)?;
+    // `io-uring`: mc-server with `-o io_uring` instead of its default I/O path.
+    let io = match options.rest.as_slice() {
+        [] => IoPath::Tokio,
+        [word] if word == "io-uring" => IoPath::Uring,
+        other => {
+            return Err(format!(
+                "unknown arguments {other:?}; this task takes io-uring"
+            ))
+        }
+    };
     let (rounds, seconds, threads_list) = (options.rounds, options.seconds, options.threads);
     let mut build = crate::cargo();
     build.args(["build", "--release", "-p", "mc-server", "-p", "mc-bench"]);
     crate::run(build)?;
     let date = crate::today();
     println!(
-        "mc-server vs memcached {} on {date}: {rounds} rounds of {seconds} s, median [min–max]; ratios are mc-server / memcached per round",
+        "{} vs memcached {} on {date}: {rounds} rounds of {seconds} s, median [min–max]; ratios are mc-server / memcached per round",
+        io.server_name(),
         crate::memcached_version()
     );
     println!(
@@ -455,7 +470,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         };
         let servers = [
             servers::memcached(threads, 64, placement, &[])?,
-            servers::mc_server(threads, 64, placement)?,
+            servers::mc_server_on(io, threads, 64, placement)?,
         ];
         for workload in WORKLOADS {
             let rounds = compare(&servers, rounds, |server| {
@@ -485,6 +500,18 @@ pub(crate) fn run(args: &[String]) -> Result {
             comparison.check_hit_ratios()?;
             comparisons.push(comparison);
         }
+    }
+    if io == IoPath::Uring {
+        // The store is the same on either path: its memory is measured by the default run.
+        let doc = json!({
+            "date": date,
+            "memcached": crate::memcached_version(),
+            "mc_server": io.server_name(),
+            "pinning": if pinning::available() { "-t 1: servers on core 0, generators on core 1; -t 2: not pinned" } else { "not pinned" },
+            "rounds": rounds, "seconds": seconds,
+            "throughput": comparisons.iter().map(Comparison::to_json).collect::<Vec<_>>(),
+        });
+        return crate::write_results("server-io-uring.json", &doc);
     }
     let memory = crate::bench_memory::measure()?;
     let doc = json!({

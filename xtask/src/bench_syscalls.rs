@@ -1,5 +1,5 @@
-//! `cargo xtask bench syscalls`: the system calls each server makes per request, over the same
-//! measured window of the same `mc-bench` workload (90% get / 10% set of 32-byte values, 50
+//! `cargo xtask bench syscalls`: the system calls each server makes per request (memcached,
+//! mc-server, and mc-server with `-o io_uring`), over the same measured window of the same `mc-bench` workload (90% get / 10% set of 32-byte values, 50
 //! connections, not pipelined, `-t 1`, servers on core 0 and the generator on core 1).
 //!
 //! `strace -c -f` is attached to the running server just before the window opens and detached
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::bench_server::{run_mc_bench_observed, WORKLOADS};
 use crate::pinning;
-use crate::servers::{self, Placement, Proc};
+use crate::servers::{self, IoPath, Placement, Proc};
 use crate::task_args::TaskArgs;
 use crate::Result;
 
@@ -103,6 +103,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     for server in [
         servers::memcached(1, 64, placement, &[])?,
         servers::mc_server(1, 64, placement)?,
+        servers::mc_server_on(IoPath::Uring, 1, 64, placement)?,
     ] {
         let (counts, requests) = measure(&server, options.seconds, pin)?;
         results.push((server.name, counts, requests));

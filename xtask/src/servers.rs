@@ -81,13 +81,46 @@ pub(crate) fn memcached(
 
 /// The release mc-server with `-t threads -m memory_mb -c 4096`.
 pub(crate) fn mc_server(threads: usize, memory_mb: usize, placement: Placement) -> Result<Proc> {
+    mc_server_on(IoPath::Tokio, threads, memory_mb, placement)
+}
+
+/// How mc-server moves its connections' bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IoPath {
+    /// The default: tokio's sockets (epoll).
+    Tokio,
+    /// `-o io_uring`.
+    Uring,
+}
+
+impl IoPath {
+    /// The server's name in tables.
+    pub(crate) fn server_name(self) -> &'static str {
+        match self {
+            IoPath::Tokio => "mc-server",
+            IoPath::Uring => "mc-server -o io_uring",
+        }
+    }
+}
+
+/// [`mc_server`] on the I/O path `io`.
+pub(crate) fn mc_server_on(
+    io: IoPath,
+    threads: usize,
+    memory_mb: usize,
+    placement: Placement,
+) -> Result<Proc> {
     let (t, m) = (threads.to_string(), memory_mb.to_string());
+    let mut args = vec!["-t", &t, "-m", &m, "-c", "4096"];
+    if io == IoPath::Uring {
+        args.extend(["-o", "io_uring"]);
+    }
     launch(
-        "mc-server",
+        io.server_name(),
         &release_binary("mc-server"),
         "-1",
         placement,
-        &["-t", &t, "-m", &m, "-c", "4096"],
+        &args,
     )
 }
 
