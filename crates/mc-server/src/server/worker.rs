@@ -92,7 +92,7 @@ fn spawn_uring_workers(
         let thread = std::thread::Builder::new()
             .name(format!("mc-uring-{n}"))
             .spawn(move || {
-                let runtime = match tokio_uring::Runtime::new(&tokio_uring::builder()) {
+                let runtime = match uring_runtime() {
                     Ok(runtime) => runtime,
                     Err(e) => {
                         let _ = started.send(Err(e));
@@ -125,11 +125,30 @@ fn spawn_uring_workers(
     Ok((threads, WorkerQueue { workers, next: 0 }))
 }
 
+/// An io_uring event loop for the calling thread.
+///
+/// The ring is made with `COOP_TASKRUN` (the kernel runs a completion's work when the thread
+/// next enters it, instead of interrupting it at once) and `SINGLE_ISSUER` (one thread submits:
+/// each worker owns its ring). Measured at `-t 2`, get-heavy load, unpinned: 5.9-6.1 µs of
+/// server CPU per request with them, 8.5-8.6 without (tokio's path: 5.4). Kernels older than
+/// 6.0 refuse these flags; the ring is then made without them.
+#[cfg(target_os = "linux")]
+fn uring_runtime() -> std::io::Result<tokio_uring::Runtime> {
+    let mut ring = tokio_uring::uring_builder();
+    ring.setup_coop_taskrun().setup_single_issuer();
+    match tokio_uring::Runtime::new(tokio_uring::builder().uring_builder(&ring)) {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            tokio_uring::Runtime::new(&tokio_uring::builder())
+        }
+        made => made,
+    }
+}
+
 /// Whether this system gives the process an io_uring: one is made and dropped (on a thread
 /// of its own, as the caller may be inside an async runtime, where none may be dropped).
 #[cfg(target_os = "linux")]
 pub(crate) fn check_io_uring() -> std::io::Result<()> {
-    std::thread::spawn(|| tokio_uring::Runtime::new(&tokio_uring::builder()).map(drop))
+    std::thread::spawn(|| uring_runtime().map(drop))
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("the io_uring check panicked")))
 }
