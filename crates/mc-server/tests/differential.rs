@@ -246,20 +246,9 @@ fn normalize(answer: &str) -> String {
         .join("\r\n")
 }
 
-/// The I/O paths to test: the default, and io_uring where the kernel gives one.
-fn io_paths() -> Vec<bool> {
-    match mc_server::io_uring_available() {
-        Ok(()) => vec![false, true],
-        Err(e) => {
-            eprintln!("the io_uring path is skipped: this kernel refuses an io_uring ({e})");
-            vec![false]
-        }
-    }
-}
-
 #[test]
 fn random_sessions_answer_like_memcached() {
-    for io_uring in io_paths() {
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
         random_session_answers_like_memcached_on(io_uring);
     }
 }

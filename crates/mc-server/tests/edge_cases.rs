@@ -31,20 +31,9 @@ fn normalize(answer: &[u8]) -> Vec<u8> {
     latin1(&out)
 }
 
-/// The I/O paths to test: the default, and io_uring where the kernel gives one.
-fn io_paths() -> Vec<bool> {
-    match mc_server::io_uring_available() {
-        Ok(()) => vec![false, true],
-        Err(e) => {
-            eprintln!("the io_uring path is skipped: this kernel refuses an io_uring ({e})");
-            vec![false]
-        }
-    }
-}
-
 #[test]
 fn every_edge_case_matches_memcached() {
-    for io_uring in io_paths() {
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
         every_edge_case_matches_memcached_on(io_uring);
     }
 }

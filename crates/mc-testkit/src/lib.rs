@@ -282,6 +282,20 @@ pub fn missing_peer(reason: &str) {
     println!("skipped: {reason} (set MC_REQUIRE_PEERS=1 to make this a failure)");
 }
 
+/// The server's I/O paths a test should run on, as `io_uring` switches: the default (false)
+/// always, and io_uring (true) when `io_uring_available` (mc-server's check) says the kernel
+/// gives one; otherwise the skip is said, with the kernel's reason. (A kernel feature, not a
+/// peer: `MC_REQUIRE_PEERS` does not turn it into a failure.)
+pub fn io_paths(io_uring_available: std::io::Result<()>) -> Vec<bool> {
+    match io_uring_available {
+        Ok(()) => vec![false, true],
+        Err(e) => {
+            println!("skipped: the io_uring path, as this kernel refuses an io_uring ({e})");
+            vec![false]
+        }
+    }
+}
+
 /// True when the tests run as root (then memcached needs `-u`).
 pub fn running_as_root() -> bool {
     Command::new("id")
