@@ -1,5 +1,6 @@
 //! Hostile input against a running server: each input gets the same answer as memcached gives
-//! (or the same clean close), and the server keeps serving everybody else.
+//! (or the same clean close), and the server keeps serving everybody else. Each test runs on
+//! both I/O paths (with `-o io_uring` where the kernel gives one).
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -113,7 +114,17 @@ fn still_serving(addr: SocketAddr) {
 
 #[test]
 fn hostile_inputs_get_memcacheds_answers_and_harm_nobody() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
+        hostile_inputs_get_memcacheds_answers_and_harm_nobody_on(io_uring);
+    }
+}
+
+fn hostile_inputs_get_memcacheds_answers_and_harm_nobody_on(io_uring: bool) {
+    let server = RunningServer::start(Config {
+        io_uring,
+        ..Config::ephemeral()
+    })
+    .expect("server");
     let ours = server.local_addr().expect("addr");
     let reference = Memcached::start();
     for (name, input) in cases() {
@@ -136,7 +147,17 @@ fn hostile_inputs_get_memcacheds_answers_and_harm_nobody() {
 /// buffered. (memcached answers only after all the declared bytes have come in.)
 #[test]
 fn a_huge_declared_length_is_refused_without_buffering() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
+        a_huge_declared_length_is_refused_without_buffering_on(io_uring);
+    }
+}
+
+fn a_huge_declared_length_is_refused_without_buffering_on(io_uring: bool) {
+    let server = RunningServer::start(Config {
+        io_uring,
+        ..Config::ephemeral()
+    })
+    .expect("server");
     let addr = server.local_addr().expect("addr");
     let mut conn = TcpStream::connect(addr).expect("connect");
     conn.set_read_timeout(Some(Duration::from_secs(5)))
@@ -161,7 +182,17 @@ fn a_huge_declared_length_is_refused_without_buffering() {
 
 #[test]
 fn half_sent_requests_then_disconnect_leave_nothing_behind() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
+        half_sent_requests_then_disconnect_leave_nothing_behind_on(io_uring);
+    }
+}
+
+fn half_sent_requests_then_disconnect_leave_nothing_behind_on(io_uring: bool) {
+    let server = RunningServer::start(Config {
+        io_uring,
+        ..Config::ephemeral()
+    })
+    .expect("server");
     let addr = server.local_addr().expect("addr");
     for i in 0..200 {
         let mut conn = TcpStream::connect(addr).expect("connect");
@@ -196,9 +227,16 @@ fn half_sent_requests_then_disconnect_leave_nothing_behind() {
 
 #[test]
 fn over_the_connection_limit_by_fifty() {
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
+        over_the_connection_limit_by_fifty_on(io_uring);
+    }
+}
+
+fn over_the_connection_limit_by_fifty_on(io_uring: bool) {
     let limit = 20;
     let server = RunningServer::start(Config {
         max_connections: limit,
+        io_uring,
         ..Config::ephemeral()
     })
     .expect("server");
@@ -228,7 +266,17 @@ fn over_the_connection_limit_by_fifty() {
 
 #[test]
 fn a_reader_that_never_reads_does_not_grow_the_server() {
-    let server = RunningServer::start(Config::ephemeral()).expect("server");
+    for io_uring in mc_testkit::io_paths(mc_server::io_uring_available()) {
+        a_reader_that_never_reads_does_not_grow_the_server_on(io_uring);
+    }
+}
+
+fn a_reader_that_never_reads_does_not_grow_the_server_on(io_uring: bool) {
+    let server = RunningServer::start(Config {
+        io_uring,
+        ..Config::ephemeral()
+    })
+    .expect("server");
     let addr = server.local_addr().expect("addr");
     let big = vec![b'v'; 512 * 1024];
     let mut setup = format!("set big 0 0 {}\r\n", big.len()).into_bytes();
