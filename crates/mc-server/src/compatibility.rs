@@ -437,6 +437,7 @@ pub const SETTINGS: &[(&str, Option<&str>)] = &[
     ("ssl_min_version", None),
     ("num_napi_ids", Some("as given; no effect")),
     ("memory_file", Some("as given")),
+    ("io_uring", Some("mc-server's own: yes with -o io_uring")),
 ];
 
 fn escape(cell: &str) -> String {

@@ -195,6 +195,10 @@ fn two_workers_serve_concurrent_clients_and_count_them() {
     let counted = stats(addr).expect("stats");
     // The six clients and the one asking.
     assert_eq!(stat_u64(&counted, "curr_connections"), 7);
+    // An operator can see which path serves.
+    let (settings, _) = exchange(addr, b"stats settings\r\n");
+    let settings = String::from_utf8_lossy(&settings);
+    assert!(settings.contains("STAT io_uring yes\r\n"), "{settings}");
     assert_eq!(stat_u64(&counted, "cmd_set"), 1200);
     assert_eq!(stat_u64(&counted, "get_hits"), 1200);
     drop(open);

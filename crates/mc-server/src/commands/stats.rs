@@ -514,6 +514,8 @@ fn settings(ctx: &mut Ctx<'_>) {
             .map_or("(null)".to_string(), |n| n.to_string()),
     );
     stat(out, "memory_file", path(t.memory_file.as_ref(), "(null)"));
+    // mc-server's own, after memcached's fields: which I/O path serves TCP connections.
+    stat(out, "io_uring", yes_no(config.io_uring));
 }
 
 fn items(ctx: &mut Ctx<'_>) {
