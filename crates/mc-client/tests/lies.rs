@@ -286,29 +286,35 @@ fn deadlines_are_each_calls_own_on_a_long_busy_connection() {
     );
 }
 
-/// A server that answers a two-key `get_multi` with an endless run of values for one of the
-/// keys: the read stops at the third value (more values than keys asked is a lie), so one
-/// request costs at most what it asked for, not whatever the server sends before `END`.
-#[test]
-fn more_values_than_keys_asked_are_refused_as_they_arrive() {
+/// A server that answers its first request with `chunk` over and over, up to `limit` bytes,
+/// then `END`; it stops when the client goes away and returns how many bytes it wrote.
+fn endless_answer(chunk: String, limit: usize) -> (String, std::thread::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let server = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().expect("accept");
         let mut request = [0u8; 1024];
         let _ = read_some(&mut conn, &mut request);
-        let item = format!("VALUE a 0 65536\r\n{}\r\n", "v".repeat(65536));
         let mut written = 0usize;
-        // Up to 64 MiB of values, then END; stop when the client has gone.
-        while written < 64 << 20 {
-            if conn.write_all(item.as_bytes()).is_err() {
+        while written < limit {
+            if conn.write_all(chunk.as_bytes()).is_err() {
                 return written;
             }
-            written += item.len();
+            written += chunk.len();
         }
         let _ = conn.write_all(b"END\r\n");
         written
     });
+    (addr, server)
+}
+
+/// A server that answers a two-key `get_multi` with an endless run of values for one of the
+/// keys: the read stops at the third value (more values than keys asked is a lie), so one
+/// request costs at most what it asked for, not whatever the server sends before `END`.
+#[test]
+fn more_values_than_keys_asked_are_refused_as_they_arrive() {
+    let item = format!("VALUE a 0 65536\r\n{}\r\n", "v".repeat(65536));
+    let (addr, server) = endless_answer(item, 64 << 20);
     let options = Options {
         io_timeout: Duration::from_secs(10),
         ..Options::default()
@@ -376,25 +382,8 @@ fn a_call_that_succeeds_still_closes_the_connection_it_dropped() {
 /// passes 16 MiB, not held in memory until the server stops.
 #[test]
 fn an_endless_stats_answer_is_refused() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    let server = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().expect("accept");
-        let mut request = [0u8; 1024];
-        let _ = read_some(&mut conn, &mut request);
-        let line = format!("STAT filler {}\r\n", "x".repeat(1000));
-        let block = line.repeat(64);
-        let mut written = 0usize;
-        // Up to 128 MiB of statistics, then END; stop when the client has gone.
-        while written < 128 << 20 {
-            if conn.write_all(block.as_bytes()).is_err() {
-                return written;
-            }
-            written += block.len();
-        }
-        let _ = conn.write_all(b"END\r\n");
-        written
-    });
+    let line = format!("STAT filler {}\r\n", "x".repeat(1000));
+    let (addr, server) = endless_answer(line.repeat(64), 128 << 20);
     let options = Options {
         io_timeout: Duration::from_secs(10),
         ..Options::default()
