@@ -328,30 +328,27 @@ fn tls_serves_the_same_answers_as_memcached_with_the_same_files() {
     let theirs_answer = a.expect("memcached over TLS").0;
     assert_eq!(theirs_answer, b.expect("mc-server over TLS").0);
     // With `-o io_uring`, TLS connections stay on the default path, on the same workers.
-    match mc_server::io_uring_available() {
-        Ok(()) => {
-            let with_uring = format!("{ssl},io_uring");
-            let args = [
-                "-Z",
-                "-o",
-                &with_uring,
-                "-l",
-                "127.0.0.1",
-                "-p",
-                "-1",
-                "-U",
-                "0",
-            ];
-            let ours = Launched::start(BIN, &args, &[]).expect("mc-server -o io_uring");
-            let c = tls_ask(
-                ours.ports("TCP INET")[0],
-                pki.client_config(false, ALL_VERSIONS),
-                request,
-                b"VERSION 1.6.18\r\n",
-            );
-            assert_eq!(theirs_answer, c.expect("mc-server -o io_uring over TLS").0);
-        }
-        Err(e) => eprintln!("the io_uring path is skipped: this kernel refuses an io_uring ({e})"),
+    if mc_testkit::io_paths(mc_server::io_uring_available()).contains(&true) {
+        let with_uring = format!("{ssl},io_uring");
+        let args = [
+            "-Z",
+            "-o",
+            &with_uring,
+            "-l",
+            "127.0.0.1",
+            "-p",
+            "-1",
+            "-U",
+            "0",
+        ];
+        let ours = Launched::start(BIN, &args, &[]).expect("mc-server -o io_uring");
+        let c = tls_ask(
+            ours.ports("TCP INET")[0],
+            pki.client_config(false, ALL_VERSIONS),
+            request,
+            b"VERSION 1.6.18\r\n",
+        );
+        assert_eq!(theirs_answer, c.expect("mc-server -o io_uring over TLS").0);
     }
 }
 
