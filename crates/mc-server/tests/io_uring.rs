@@ -252,6 +252,55 @@ fn a_watch_connection_streams_events_and_ends_when_its_client_leaves() {
     server.shutdown();
 }
 
+/// A `watch` connection waits for its client (to see it leave) while it writes the log; an
+/// io_uring read it abandoned for every line would stay submitted, holding its buffer, until
+/// the client sent something. 20,000 events one at a time must not grow the server by a
+/// buffer each.
+#[test]
+fn a_watch_connection_keeps_one_read_however_many_lines_it_writes() {
+    if !mc_testkit::io_paths(mc_server::io_uring_available()).contains(&true) {
+        return;
+    }
+    const EVENTS: usize = 20_000;
+    let server = ServerProcess::spawn(Path::new(BIN), "-1", &["-o", "io_uring", "-t", "1"])
+        .expect("mc-server -o io_uring");
+    let addr = server.addr;
+    let mut watcher = connect(addr);
+    watcher.write_all(b"watch mutations\r\n").expect("watch");
+    assert_eq!(read_exactly(&mut watcher, 4), b"OK\r\n");
+    let drain = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut lines = 0;
+        while lines < EVENTS {
+            let n = read_some(&mut watcher, &mut buf).expect("read the log");
+            assert!(n > 0, "the watch ended");
+            lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        }
+    });
+    let mut writer = connect(addr);
+    let mut one = |i: usize| {
+        writer
+            .write_all(format!("set k{} 0 0 1\r\nv\r\n", i % 100).as_bytes())
+            .expect("write");
+        assert_eq!(read_exactly(&mut writer, 8), b"STORED\r\n");
+    };
+    // Warm up (buffers, the log, the index), then measure.
+    for i in 0..1000 {
+        one(i);
+    }
+    let before = server.rss_kib();
+    for i in 1000..EVENTS {
+        one(i);
+    }
+    drain.join().expect("watcher");
+    let grown = server.rss_kib().saturating_sub(before);
+    assert!(
+        grown < 4 * 1024,
+        "the server grew {grown} KiB over {} watch events",
+        EVENTS - 1000
+    );
+}
+
 #[test]
 fn unix_socket_connections_are_served_beside_it() {
     let path = std::env::temp_dir().join(format!("mc-uring-{}.sock", std::process::id()));
