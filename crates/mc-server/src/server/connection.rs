@@ -28,10 +28,6 @@ use crate::verbose_log::VerboseLog;
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 16 * 1024;
 
-/// Bytes a connection that waits in its read (TLS, io_uring) asks for while idle: its own
-/// small buffer, so that idle connections hold no borrowed one.
-const IDLE_READ_SIZE: usize = 2 * 1024;
-
 /// Buffers larger than this are released once empty rather than kept for the next request.
 const KEEP_BUFFER: usize = 64 * 1024;
 
@@ -220,7 +216,7 @@ async fn run<T: Transport>(
         gauge: &stats.read_buf_count,
         lent: false,
     };
-    // A transport that waits in the read (TLS, io_uring) waits for the next request in this
+    // A transport that waits in a read (TLS, io_uring) waits for the next request in this
     // small buffer of the connection's own; the borrowed ones are taken once bytes arrive.
     let mut idle_buf = BytesMut::new();
     let ending = loop {
@@ -233,22 +229,10 @@ async fn run<T: Transport>(
                 lent.give_back();
             }
             info.set_state(ConnState::Waiting);
-            let waits_in_read = stream.waits_in_read();
-            if waits_in_read && idle_buf.capacity() == 0 {
-                idle_buf.reserve(IDLE_READ_SIZE);
-            }
-            let waited = if waits_in_read {
-                tokio::select! {
-                    read = stream.read_buf(&mut idle_buf) => Some(read),
-                    _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
-                    _ = sleep_or_never(idle) => None,
-                }
-            } else {
-                tokio::select! {
-                    ready = stream.readable() => Some(ready.map(|()| 0)),
-                    _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
-                    _ = sleep_or_never(idle) => None,
-                }
+            let waited = tokio::select! {
+                waited = stream.wait_for_request(&mut idle_buf) => Some(waited),
+                _ = shutdown.wait_for(|stop| *stop) => break Ending::Shutdown,
+                _ = sleep_or_never(idle) => None,
             };
             let Some(waited) = waited else {
                 ConnectionStats::add(&stats.idle_kicks, 1);
@@ -257,15 +241,18 @@ async fn run<T: Transport>(
             rbuf = borrow_buffer();
             wbuf = borrow_buffer();
             lent.lend();
-            if waits_in_read {
-                let read = waited;
-                rbuf.extend_from_slice(&idle_buf);
-                idle_buf.clear();
-                read
-            } else {
-                waited?;
-                info.set_state(ConnState::Read);
-                read_more(&mut stream, &mut rbuf).await
+            match waited {
+                // Read while waiting: the request moves into the borrowed buffer.
+                Ok(Some(read)) => {
+                    rbuf.extend_from_slice(&idle_buf);
+                    idle_buf.clear();
+                    Ok(read)
+                }
+                Ok(None) => {
+                    info.set_state(ConnState::Read);
+                    read_more(&mut stream, &mut rbuf).await
+                }
+                Err(e) => Err(e),
             }
         } else {
             info.set_state(ConnState::Read);

@@ -9,7 +9,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use super::transport::Transport;
+use super::transport::{Transport, IDLE_READ_SIZE};
 use crate::environment::Environment;
 use crate::server_counters::ConnectionStats;
 
@@ -108,17 +108,18 @@ impl Stream {
 }
 
 impl Transport for Stream {
-    /// A TLS connection may hold decrypted bytes the socket no longer shows, so it waits for
-    /// the next request in the read, not in [`Transport::readable`].
-    fn waits_in_read(&self) -> bool {
-        matches!(self, Stream::Tls(_))
-    }
-
-    async fn readable(&self) -> std::io::Result<()> {
+    /// A TLS connection may hold decrypted bytes the socket no longer shows, so it waits in
+    /// the read; the others wait for readiness.
+    async fn wait_for_request(&mut self, idle: &mut BytesMut) -> std::io::Result<Option<usize>> {
         match self {
-            Stream::Tcp(s) => s.readable().await,
-            Stream::Tls(_) => Ok(()),
-            Stream::Unix(s) => s.readable().await,
+            Stream::Tcp(s) => s.readable().await.map(|()| None),
+            Stream::Tls(s) => {
+                if idle.capacity() == 0 {
+                    idle.reserve(IDLE_READ_SIZE);
+                }
+                s.read_buf(idle).await.map(Some)
+            }
+            Stream::Unix(s) => s.readable().await.map(|()| None),
         }
     }
 

@@ -1,21 +1,24 @@
-//! What a connection needs of its socket, whichever way the bytes move: readiness, reads and
-//! writes. The connection loop ([`super::connection`]) is written once against this trait and
+//! What a connection needs of its socket, whichever way the bytes move: a wait for the next
+//! request, reads and writes. The connection loop ([`super::connection`]) is written once against this trait and
 //! runs over tokio's sockets ([`super::stream::Stream`]: epoll readiness, then a system call per read or
 //! write) or over io_uring ([`super::uring_stream::UringStream`]: reads and writes submitted to
 //! the kernel and completed in batches).
 
 use bytes::BytesMut;
 
+/// Bytes a transport that waits in a read asks for while the connection is idle: a buffer of
+/// the connection's own, so that idle connections hold no borrowed one.
+pub(crate) const IDLE_READ_SIZE: usize = 2 * 1024;
+
 /// A connection's socket.
 pub(crate) trait Transport {
-    /// True when a quiet socket does not mean nothing is pending, or when readiness is not
-    /// how this transport waits: the wait for the next request then happens in the read
-    /// itself (TLS, whose decrypted bytes the socket no longer shows; io_uring, which
-    /// completes reads rather than signalling readiness).
-    fn waits_in_read(&self) -> bool;
-
-    /// Wait until the socket has bytes (at once for a transport that waits in the read).
-    async fn readable(&self) -> std::io::Result<()>;
+    /// Wait until the client sends its next request. A transport that waits by readiness
+    /// returns `Ok(None)`: the bytes are still in the socket, to be read with
+    /// [`Transport::read_buf`]. One that must read to wait (TLS, whose decrypted bytes the
+    /// socket no longer shows; io_uring, which completes reads rather than signalling
+    /// readiness) reads into `idle`, a small buffer the connection keeps for this, and returns
+    /// `Ok(Some(n))` (0 at end of stream).
+    async fn wait_for_request(&mut self, idle: &mut BytesMut) -> std::io::Result<Option<usize>>;
 
     /// Read what the socket has into `buf`'s spare capacity; 0 at end of stream.
     async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize>;

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use bytes::BytesMut;
 use tokio_uring::buf::BoundedBuf;
 
-use super::transport::Transport;
+use super::transport::{Transport, IDLE_READ_SIZE};
 
 /// A connection's socket, owned by an io_uring worker's event loop.
 pub(crate) struct UringStream {
@@ -67,12 +67,12 @@ impl Drop for UringStream {
 }
 
 impl Transport for UringStream {
-    fn waits_in_read(&self) -> bool {
-        true
-    }
-
-    async fn readable(&self) -> std::io::Result<()> {
-        Ok(())
+    /// io_uring completes reads; it has no readiness to wait for.
+    async fn wait_for_request(&mut self, idle: &mut BytesMut) -> std::io::Result<Option<usize>> {
+        if idle.capacity() == 0 {
+            idle.reserve(IDLE_READ_SIZE);
+        }
+        self.read_buf(idle).await.map(Some)
     }
 
     async fn read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
