@@ -1,6 +1,6 @@
 //! `cargo xtask bench client`: our client against the `memcache` crate (as its builder makes
 //! it, and tuned to its best) and `async-memcached`, on the same four mc-servers (`-t 1`).
-//! The comparison itself is `mc-client-bench` (crates/mc-bench/src/bin/client.rs).
+//! The comparison itself is `mc-client-bench` (crates/mc-bench/src/bin/client_bench.rs).
 
 use std::process::Command;
 

@@ -35,6 +35,11 @@ struct Options {
     /// Run only the workloads whose name contains this (all when absent).
     #[arg(long)]
     only: Option<String>,
+    /// Run only these clients, comma separated short names (`mc-client`, `memcache default`,
+    /// `memcache tuned`, `async-memcached`); all when absent. With fewer than two, no ratio is
+    /// printed. Meant for profiling one client (`strace -c -f`, `perf`) without the others.
+    #[arg(long, value_delimiter = ',')]
+    peers: Vec<String>,
 }
 
 const KEYS: usize = 10_000;
@@ -433,6 +438,15 @@ fn main() -> std::process::ExitCode {
         eprintln!("mc-client-bench: give four servers (--servers a,b,c,d)");
         return std::process::ExitCode::from(2);
     }
+    if let Some(unknown) = o
+        .peers
+        .iter()
+        .find(|p| !PEERS.iter().any(|peer| peer.short() == p.as_str()))
+    {
+        let known: Vec<&str> = PEERS.iter().map(|p| p.short()).collect();
+        eprintln!("mc-client-bench: unknown client {unknown:?}; known: {known:?}");
+        return std::process::ExitCode::from(2);
+    }
     // Store every key on every server: each client spreads keys over servers its own way.
     let preload = runtime(1);
     for server in &o.servers {
@@ -465,6 +479,9 @@ fn main() -> std::process::ExitCode {
             for k in 0..PEERS.len() {
                 let index = (k + round) % PEERS.len();
                 let peer = PEERS[index];
+                if !o.peers.is_empty() && !o.peers.iter().any(|p| p == peer.short()) {
+                    continue;
+                }
                 match measure(peer, workload, &o.servers, o.seconds) {
                     Ok(Some(m)) => results[index].1.push(m),
                     Ok(None) => {}
@@ -501,8 +518,12 @@ fn main() -> std::process::ExitCode {
                 "cpu_us_per_op": {"min": cpu.0, "median": cpu.1, "max": cpu.2},
             }));
         }
-        // Ours against the best other peer, round by round.
+        // Ours against the best other peer, round by round (when both were run).
         let ours = &results[0].1;
+        if ours.is_empty() || results[1..].iter().all(|(_, runs)| runs.is_empty()) {
+            report.push(serde_json::json!({"workload": workload.name, "clients": entries}));
+            continue;
+        }
         let best_ratio: Vec<f64> = (0..ours.len())
             .map(|r| {
                 let best = results[1..]
