@@ -22,6 +22,7 @@ use tokio::time::{Instant, Sleep};
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
 use crate::pipeline::{closed, count_close, deadline_after, Expect, Reply};
+use crate::request_writer::RequestWriter;
 
 /// A request written (or about to be), whose answer is awaited.
 pub(crate) struct Waiting {
@@ -54,8 +55,8 @@ const MIN_READ_SPACE: usize = 4 * 1024;
 /// holding at least 12 KiB of answers, never one holding little else).
 const READ_SPACE: usize = 16 * 1024;
 
-/// Read answers until the connection is done for; `writer` is stopped when the stream can no
-/// longer be trusted.
+/// Read answers until the connection is done for; `writer` (the task) and `requests` (the
+/// queue callers write from) are stopped when the stream can no longer be trusted.
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     reader: R,
     mut waiting: mpsc::Receiver<Waiting>,
@@ -63,6 +64,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     server: String,
     max_value: usize,
     writer: AbortHandle,
+    requests: Arc<RequestWriter>,
 ) {
     let mut answers = AnswerReader {
         reader,
@@ -77,10 +79,12 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         let result = answers.read_reply(job.expect).await;
         let failed = result.is_err();
         let _ = job.reply.send(result);
+        requests.answered();
         if failed {
             count_close();
             answers.broken.store(true, Ordering::Relaxed);
             writer.abort();
+            requests.stop();
             // Everything still waiting fails: the stream is out of step.
             waiting.close();
             while let Some(job) = waiting.recv().await {

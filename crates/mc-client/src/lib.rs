@@ -37,6 +37,7 @@ mod options;
 mod pipeline;
 mod replies;
 mod request_wire;
+mod request_writer;
 mod routing;
 pub mod value;
 

@@ -1,12 +1,12 @@
 //! One pipelined connection: many tasks send requests through it without waiting for each
-//! other; a writer task batches what is queued into one write, a reader task hands each answer
-//! to whoever is next in line.
+//! other. Whoever finds the socket free writes what is queued (see `request_writer`); a
+//! reader task hands each answer to whoever is next in line (see `answer_reader`).
 //!
-//! Both queues are bounded: at most [`QUEUE_DEPTH`] requests wait to be written and as many
-//! answers are awaited, so a server that stops reading or answering slows its callers down
-//! (they wait to enqueue, then time out) instead of growing the client's memory. A call's
+//! At most [`QUEUE_DEPTH`] answers are awaited per connection: a caller first takes a slot in
+//! the reader's queue, so a server that stops reading or answering slows its callers down
+//! (they wait for a slot, then time out) instead of growing the client's memory. A call's
 //! deadline travels with its request: the writer keeps it while writing, the reader while
-//! reading (see `answer_reader`), and the call itself arms no timer.
+//! reading, and the call itself arms no timer.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mc_proto::{Response, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncRead;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
@@ -24,6 +24,7 @@ use crate::answer_reader::{read_loop, Waiting};
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
 use crate::request_wire::RequestWire;
+use crate::request_writer::{Awaits, Batch, RequestWriter, WriteSocket, Writes};
 
 /// What shape of answer a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,18 +52,6 @@ pub(crate) enum Reply {
     Sent,
 }
 
-/// A request queued for writing.
-struct Job {
-    /// The request's bytes.
-    bytes: RequestWire,
-    /// What shape of answer it gets.
-    expect: Expect,
-    /// Where the answer goes.
-    reply: oneshot::Sender<Result<Reply>>,
-    /// When its caller stops waiting.
-    deadline: Instant,
-}
-
 /// A connection's two tasks, and whether the connection is done for.
 #[derive(Debug)]
 struct Tasks {
@@ -72,6 +61,8 @@ struct Tasks {
     writer: AbortHandle,
     /// The task reading answers.
     reader: AbortHandle,
+    /// The queue of requests to write, emptied and shut when the connection stops.
+    requests: Arc<RequestWriter>,
 }
 
 /// Connections dropped in this process so far (see [`closes_so_far`]).
@@ -91,26 +82,52 @@ pub(crate) fn count_close() {
 }
 
 impl Tasks {
-    /// Stop both tasks where they wait. Dropping a task drops its half of the socket (closed
-    /// once both are gone) and every answer slot it holds, so whoever waits on one sees the
-    /// connection closed. Aborting costs the waiting reads nothing, where a notification
-    /// checked on every read would.
+    /// Stop both tasks where they wait. Dropping a task drops what it holds (the reader's
+    /// half of the socket and every answer slot), so whoever waits on one sees the connection
+    /// closed. Aborting costs the waiting reads nothing, where a notification checked on every
+    /// read would.
     fn stop(&self) {
         count_close();
         self.broken.store(true, Ordering::Relaxed);
+        self.requests.stop();
         self.writer.abort();
         self.reader.abort();
+    }
+}
+
+impl Drop for Tasks {
+    /// The last handle is gone, so nobody waits for an answer on it (a call holds a handle
+    /// until it returns): the connection ends.
+    fn drop(&mut self) {
+        if !self.broken.load(Ordering::Relaxed) {
+            self.stop();
+        }
+    }
+}
+
+/// Stops the connection unless disarmed: a write that failed, or a caller dropped while
+/// writing, may leave a request half written, after which nothing on the connection can be
+/// trusted.
+struct StopUnlessWritten<'a>(Option<&'a Tasks>);
+
+impl Drop for StopUnlessWritten<'_> {
+    fn drop(&mut self) {
+        if let Some(tasks) = self.0 {
+            tasks.stop();
+        }
     }
 }
 
 /// A handle to a connection; cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
-    jobs: mpsc::Sender<Job>,
+    /// Answer slots: taken by callers, in the order their requests are queued.
+    waiting: mpsc::Sender<Waiting>,
+    writer: Arc<RequestWriter>,
     tasks: Arc<Tasks>,
 }
 
-/// Requests queued for writing, and answers awaited, per connection.
+/// Answers awaited per connection.
 pub(crate) const QUEUE_DEPTH: usize = 1024;
 
 impl Connection {
@@ -136,7 +153,12 @@ impl Connection {
                 stream.set_nodelay(true).map_err(io_error)?;
                 // Owned halves: reading and writing share no lock.
                 let (reader, writer) = stream.into_split();
-                Ok(Connection::start(reader, writer, addr, max_value))
+                Ok(Connection::start(
+                    reader,
+                    WriteSocket::Tcp(writer),
+                    addr,
+                    max_value,
+                ))
             }
             ServerAddr::Unix(path) => {
                 let stream =
@@ -145,47 +167,55 @@ impl Connection {
                         .map_err(|_| Error::Timeout(addr.to_string()))?
                         .map_err(io_error)?;
                 let (reader, writer) = stream.into_split();
-                Ok(Connection::start(reader, writer, addr, max_value))
+                Ok(Connection::start(
+                    reader,
+                    WriteSocket::Unix(writer),
+                    addr,
+                    max_value,
+                ))
             }
         }
     }
 
     /// Start the writer and reader tasks of a connected stream.
-    fn start<R, W>(reader: R, writer: W, addr: &ServerAddr, max_value: usize) -> Connection
+    fn start<R>(reader: R, socket: WriteSocket, addr: &ServerAddr, max_value: usize) -> Connection
     where
         R: AsyncRead + Send + Unpin + 'static,
-        W: AsyncWrite + Send + Unpin + 'static,
     {
-        let (jobs, job_rx) = mpsc::channel(QUEUE_DEPTH);
-        let (wait_tx, wait_rx) = mpsc::channel(QUEUE_DEPTH);
+        let (waiting, waiting_rx) = mpsc::channel(QUEUE_DEPTH);
         let broken = Arc::new(AtomicBool::new(false));
         let name = addr.to_string();
+        let request_writer = Arc::new(RequestWriter::new(socket));
         let writer = tokio::spawn(write_loop(
-            writer,
-            job_rx,
-            wait_tx,
+            request_writer.clone(),
             broken.clone(),
             name.clone(),
         ));
         let reader = tokio::spawn(read_loop(
             reader,
-            wait_rx,
+            waiting_rx,
             broken.clone(),
             name,
             max_value,
             writer.abort_handle(),
+            request_writer.clone(),
         ));
         let tasks = Arc::new(Tasks {
             broken,
             writer: writer.abort_handle(),
             reader: reader.abort_handle(),
+            requests: request_writer.clone(),
         });
-        Connection { jobs, tasks }
+        Connection {
+            waiting,
+            writer: request_writer,
+            tasks,
+        }
     }
 
     /// True once the connection failed; it must be replaced.
     pub(crate) fn is_broken(&self) -> bool {
-        self.tasks.broken.load(Ordering::Relaxed) || self.jobs.is_closed()
+        self.tasks.broken.load(Ordering::Relaxed)
     }
 
     /// Drop the connection: pending requests fail and the socket is closed.
@@ -203,34 +233,70 @@ impl Connection {
     ) -> Result<Reply> {
         let deadline = deadline_after(timeout);
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            bytes,
-            expect,
-            reply,
-            deadline,
-        };
-        self.enqueue(job, server).await?;
+        let (awaits, alone) = self.awaits(expect, reply, deadline, server).await?;
+        // Alone on the connection, the caller writes its request (no task hop); with others'
+        // answers awaited too, the writer task writes what they all queue in one go.
+        let writes = if alone { Writes::Caller } else { Writes::Task };
+        if let Some(batch) = self
+            .writer
+            .queue(bytes.as_slice(), deadline, awaits, writes)
+        {
+            self.write(batch, server).await?;
+        }
         // The reader answers by the deadline: with the answer, or a timeout.
         answer.await.unwrap_or_else(|_| Err(closed(server)))
     }
 
-    /// Queue `job` for writing, waiting for room until its deadline. A queue still full then
-    /// means the connection is stuck: it is dropped.
-    async fn enqueue(&self, job: Job, server: &str) -> Result<()> {
-        let deadline = job.deadline;
-        let job = match self.jobs.try_send(job) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(closed(server)),
-            Err(mpsc::error::TrySendError::Full(job)) => job,
-        };
-        match tokio::time::timeout_at(deadline, self.jobs.send(job)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(closed(server)),
-            Err(_) => {
-                self.close();
-                Err(Error::Timeout(server.to_string()))
-            }
+    /// What a request of shape `expect` waits for: an answer slot, or only its being
+    /// written. With no slot free, what is queued is written first (slots free up only as
+    /// answers come, and answers only for what is written), then a slot is awaited until
+    /// `deadline`; none free then means the connection is stuck, and it is dropped. Also
+    /// whether the caller is alone on the connection (no other answer awaited).
+    async fn awaits(
+        &self,
+        expect: Expect,
+        reply: oneshot::Sender<Result<Reply>>,
+        deadline: Instant,
+        server: &str,
+    ) -> Result<(Awaits<'_>, bool)> {
+        if expect == Expect::Nothing {
+            return Ok((Awaits::Written(reply), self.writer.all_answered()));
         }
+        let waiting = Waiting {
+            expect,
+            reply,
+            deadline,
+        };
+        let permit = match self.waiting.try_reserve() {
+            Ok(permit) => permit,
+            Err(mpsc::error::TrySendError::Closed(())) => return Err(closed(server)),
+            Err(mpsc::error::TrySendError::Full(())) => {
+                if let Some(queued) = self.writer.claim() {
+                    self.write(queued, server).await?;
+                }
+                match tokio::time::timeout_at(deadline, self.waiting.reserve()).await {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_)) => return Err(closed(server)),
+                    Err(_) => {
+                        self.close();
+                        return Err(Error::Timeout(server.to_string()));
+                    }
+                }
+            }
+        };
+        let alone = self.writer.expect_answer();
+        Ok((Awaits::Answer(permit, waiting), alone))
+    }
+
+    /// Write a batch this caller took. If the call is dropped before the batch is written,
+    /// or the write fails, the connection is stopped.
+    async fn write(&self, batch: Batch, server: &str) -> Result<()> {
+        let mut stop = StopUnlessWritten(Some(&self.tasks));
+        let result = self.writer.write(batch, server).await;
+        if result.is_ok() {
+            stop.0 = None;
+        }
+        result
     }
 }
 
@@ -248,13 +314,19 @@ impl Connection {
         let mut pending = Vec::with_capacity(batch.len());
         for (bytes, expect) in batch {
             let (reply, answer) = oneshot::channel();
-            let job = Job {
-                bytes: RequestWire::Buffer(bytes),
-                expect,
-                reply,
-                deadline,
-            };
-            pending.push(self.enqueue(job, server).await.map(|()| answer));
+            pending.push(
+                self.awaits(expect, reply, deadline, server)
+                    .await
+                    .map(|(awaits, _)| {
+                        // Queued only: written together below.
+                        self.writer.queue(&bytes, deadline, awaits, Writes::Later);
+                        answer
+                    }),
+            );
+        }
+        if let Some(queued) = self.writer.claim() {
+            // A failed write stops the connection: every answer below reports it closed.
+            let _ = self.write(queued, server).await;
         }
         let mut results = Vec::with_capacity(pending.len());
         for answer in pending {
@@ -283,125 +355,10 @@ pub(crate) fn closed(server: &str) -> Error {
     }
 }
 
-/// Write what is queued, in batches: each job's answer slot is taken before its bytes go out,
-/// so answers and callers stay in the same order.
-async fn write_loop(
-    mut writer: impl AsyncWrite + Unpin,
-    mut jobs: mpsc::Receiver<Job>,
-    waiting: mpsc::Sender<Waiting>,
-    broken: Arc<AtomicBool>,
-    server: String,
-) {
-    let mut buf = BytesMut::new();
-    while let Some(first) = jobs.recv().await {
-        if broken.load(Ordering::Relaxed) {
-            let _ = first.reply.send(Err(closed(&server)));
-            continue;
-        }
-        // The batch is written by the first job's deadline, the earliest in it.
-        let deadline = first.deadline;
-        let mut sent_now = Vec::new();
-        let mut next = Some(first);
-        // A request whose answer slot is not yet free: written after what is buffered, once
-        // the reader has taken answers off the queue.
-        let mut blocked = None;
-        // Everything queued goes out in one write, up to a full answer queue.
-        while let Some(job) = next {
-            if job.expect == Expect::Nothing {
-                buf.extend_from_slice(job.bytes.as_slice());
-                sent_now.push(job.reply);
-            } else {
-                let Job {
-                    bytes,
-                    expect,
-                    reply,
-                    deadline,
-                } = job;
-                match waiting.try_send(Waiting {
-                    expect,
-                    reply,
-                    deadline,
-                }) {
-                    Ok(()) => buf.extend_from_slice(bytes.as_slice()),
-                    Err(mpsc::error::TrySendError::Full(w)) => {
-                        blocked = Some(Job {
-                            bytes,
-                            expect: w.expect,
-                            reply: w.reply,
-                            deadline: w.deadline,
-                        });
-                        break;
-                    }
-                    Err(mpsc::error::TrySendError::Closed(w)) => {
-                        broken.store(true, Ordering::Relaxed);
-                        let _ = w.reply.send(Err(closed(&server)));
-                    }
-                }
-            }
-            next = jobs.try_recv().ok();
-        }
-        if !buf.is_empty() {
-            let result = write_by(&mut writer, &buf, deadline, &server).await;
-            buf.clear();
-            if let Err(e) = result {
-                broken.store(true, Ordering::Relaxed);
-                for reply in sent_now {
-                    let _ = reply.send(Err(e.for_each_key()));
-                }
-                if let Some(job) = blocked {
-                    let _ = job.reply.send(Err(closed(&server)));
-                }
-                break;
-            }
-        }
-        for reply in sent_now {
-            let _ = reply.send(Ok(Reply::Sent));
-        }
-        if let Some(job) = blocked {
-            // Everything before it is written: wait for an answer slot, then send it.
-            let Job {
-                bytes,
-                expect,
-                reply,
-                deadline,
-            } = job;
-            let slot = Waiting {
-                expect,
-                reply,
-                deadline,
-            };
-            if let Err(refused) = waiting.send(slot).await {
-                broken.store(true, Ordering::Relaxed);
-                let _ = refused.0.reply.send(Err(closed(&server)));
-                break;
-            }
-            buf.extend_from_slice(bytes.as_slice());
-            if let Err(e) = write_by(&mut writer, &buf, deadline, &server).await {
-                broken.store(true, Ordering::Relaxed);
-                tracing::debug!("write to {server} failed: {e}");
-                break;
-            }
-            buf.clear();
-        }
-    }
-    // Dropping `waiting` lets the reader finish the requests already written.
-}
-
-/// Write all of `bytes` by `deadline` (a server that stops reading fills the socket's
-/// buffer; the write then waits, but not forever). A write that completes at once arms no
-/// timer.
-async fn write_by(
-    writer: &mut (impl AsyncWrite + Unpin),
-    bytes: &[u8],
-    deadline: Instant,
-    server: &str,
-) -> Result<()> {
-    match tokio::time::timeout_at(deadline, writer.write_all(bytes)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(source)) => Err(Error::Io {
-            server: server.to_string(),
-            source,
-        }),
-        Err(_) => Err(Error::Timeout(server.to_string())),
-    }
+/// The writer task: writes what callers queued while one of them was writing, until the
+/// connection fails.
+async fn write_loop(writer: Arc<RequestWriter>, broken: Arc<AtomicBool>, server: String) {
+    let error = writer.write_handed_off(&server).await;
+    broken.store(true, Ordering::Relaxed);
+    tracing::debug!("write to {server} failed: {error}");
 }

@@ -1,7 +1,7 @@
-//! A request's bytes as they wait in a connection's queue. Short requests — every single-key
-//! retrieval with a key up to memcached's 250-byte limit, and stores of small values — travel
-//! inline in the queued job, so they cost no buffer of their own; longer ones (large stores,
-//! multi-key reads) in a buffer of their own.
+//! A request's bytes from encoding until they are copied into a connection's write queue.
+//! Short requests — every single-key retrieval with a key up to memcached's 250-byte limit,
+//! and stores of small values — are encoded on the stack, so they cost no buffer of their own;
+//! longer ones (large stores, multi-key reads) in a buffer of their own.
 
 use bytes::BytesMut;
 use mc_proto::{Get, GetCommand, StoreParts};
@@ -10,8 +10,8 @@ use mc_proto::{Get, GetCommand, StoreParts};
 const INLINE: usize = 272;
 
 /// The encoded bytes of one request.
-// Large by design: the inline variant is what spares a `get` its allocation, and a job is
-// moved only into and out of its queue.
+// Large by design: the inline variant is what spares a `get` its allocation; it lives on the
+// caller's stack until copied into the write queue.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum RequestWire {
     /// Encoded into the job itself.

@@ -1,0 +1,342 @@
+//! A connection's writing side, shared by the tasks that call through it. A caller that finds
+//! nobody writing writes the queue (its own request, and whatever others queue meanwhile) to
+//! the socket itself: with one request in flight, nothing hops to another task on the way
+//! out. A caller whose write finds more queued behind it hands the writing on to the
+//! connection's writer task, which writes until the queue is empty, so no caller is kept
+//! writing other callers' requests for long.
+//!
+//! A request's answer slot (in the reader's queue) and its bytes (in this queue) are queued
+//! under one lock, so the answers come back in the order of the slots whoever writes.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::BytesMut;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
+
+use crate::answer_reader::Waiting;
+use crate::client_error::{Error, Result};
+use crate::pipeline::Reply;
+
+/// The writing half of a connected socket.
+#[derive(Debug)]
+pub(crate) enum WriteSocket {
+    Tcp(tokio::net::tcp::OwnedWriteHalf),
+    Unix(tokio::net::unix::OwnedWriteHalf),
+}
+
+impl WriteSocket {
+    /// Write what the socket takes now, without waiting.
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            WriteSocket::Tcp(half) => half.try_write(bytes),
+            WriteSocket::Unix(half) => half.try_write(bytes),
+        }
+    }
+
+    /// Wait until the socket may take more.
+    async fn writable(&self) -> io::Result<()> {
+        match self {
+            WriteSocket::Tcp(half) => half.writable().await,
+            WriteSocket::Unix(half) => half.writable().await,
+        }
+    }
+}
+
+/// Who writes a request once it is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writes {
+    /// The caller, if nobody is writing (what is queued is returned to it to write).
+    Caller,
+    /// The writer task, if nobody is writing: with other requests in flight, requests
+    /// queued by many callers go out together in its next write.
+    Task,
+    /// Nobody yet: more requests of the same caller follow, then a [`RequestWriter::claim`].
+    Later,
+}
+
+/// Who waits for a queued request, and for what.
+pub(crate) enum Awaits<'a> {
+    /// Its answer: the slot reserved in the reader's queue, filled when the bytes are queued.
+    Answer(mpsc::Permit<'a, Waiting>, Waiting),
+    /// Only its being written (`noreply`).
+    Written(oneshot::Sender<Result<Reply>>),
+}
+
+/// Requests taken off the queue to be written in one go.
+pub(crate) struct Batch {
+    /// The socket, held while the batch is written.
+    socket: Arc<WriteSocket>,
+    bytes: BytesMut,
+    /// The `noreply` callers among them, told once they are written.
+    written: Vec<oneshot::Sender<Result<Reply>>>,
+    /// The earliest deadline among them: the write must be done by then.
+    deadline: Instant,
+}
+
+impl Batch {
+    /// Tell the `noreply` callers in the batch that it could not be written.
+    pub(crate) fn fail(self, error: &Error) {
+        for caller in self.written {
+            let _ = caller.send(Err(error.for_each_key()));
+        }
+    }
+}
+
+/// What is queued for writing.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Requests queued and not yet taken by a writer.
+    bytes: BytesMut,
+    /// The `noreply` callers of those requests.
+    written: Vec<oneshot::Sender<Result<Reply>>>,
+    /// The earliest deadline of those requests.
+    deadline: Option<Instant>,
+    /// A caller or the writer task is writing; what is queued now goes out after.
+    writing: bool,
+    /// The buffer of the last batch, cleared, for the next one (two buffers take turns: a
+    /// write allocates nothing).
+    spare: BytesMut,
+    /// The socket; none once the connection is stopped: nothing more is queued, whoever
+    /// would wait is told so, and the socket closes as soon as a write under way ends.
+    socket: Option<Arc<WriteSocket>>,
+}
+
+/// A queue buffer's first size: about 60 small requests.
+const FIRST_BUFFER: usize = 4 * 1024;
+
+/// A written batch's buffer is kept for reuse up to this size; a larger one (a large value)
+/// is freed, so an idle connection holds little.
+const KEPT_BUFFER: usize = 64 * 1024;
+
+/// The writing side: the queue (with the socket), and the writer task's wake-up.
+#[derive(Debug)]
+pub(crate) struct RequestWriter {
+    /// Held only to queue or take requests, never across a write.
+    queue: Mutex<Queue>,
+    /// Hands the writing to the writer task.
+    hand_off: Notify,
+    /// Requests queued whose answers have not been handed out yet: none means the caller
+    /// about to queue one is alone on the connection.
+    unanswered: AtomicUsize,
+}
+
+impl RequestWriter {
+    pub(crate) fn new(socket: WriteSocket) -> RequestWriter {
+        RequestWriter {
+            queue: Mutex::new(Queue {
+                socket: Some(Arc::new(socket)),
+                ..Queue::default()
+            }),
+            hand_off: Notify::new(),
+            unanswered: AtomicUsize::new(0),
+        }
+    }
+
+    /// Count a request that will get an answer; true if it is the only one unanswered.
+    pub(crate) fn expect_answer(&self) -> bool {
+        self.unanswered.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
+    /// True if no request awaits its answer.
+    pub(crate) fn all_answered(&self) -> bool {
+        self.unanswered.load(Ordering::Relaxed) == 0
+    }
+
+    /// An answer was handed out (by the reader).
+    pub(crate) fn answered(&self) {
+        self.unanswered.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Nothing panics while the lock is held; a poisoned queue is still consistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queue a request, to be written as `writes` says; returns what is queued when the
+    /// caller is to write it (then [`write`](Self::write) it). On a stopped connection
+    /// nothing is queued: `awaits` is dropped, so its caller hears the connection closed.
+    pub(crate) fn queue(
+        &self,
+        bytes: &[u8],
+        deadline: Instant,
+        awaits: Awaits<'_>,
+        writes: Writes,
+    ) -> Option<Batch> {
+        let mut queue = self.lock();
+        // A stopped connection queues nothing.
+        queue.socket.as_ref()?;
+        match awaits {
+            // Filled under the lock: slots and bytes in the same order.
+            Awaits::Answer(permit, waiting) => permit.send(waiting),
+            Awaits::Written(caller) => queue.written.push(caller),
+        }
+        if queue.bytes.capacity() == 0 {
+            // Room for a batch of small requests at once, rather than growing by each.
+            queue.bytes.reserve(bytes.len().max(FIRST_BUFFER));
+        }
+        queue.bytes.extend_from_slice(bytes);
+        queue.deadline = Some(queue.deadline.map_or(deadline, |d| d.min(deadline)));
+        match writes {
+            Writes::Caller => take_if_free(&mut queue),
+            Writes::Task if !queue.writing => {
+                queue.writing = true;
+                drop(queue);
+                self.hand_off.notify_one();
+                None
+            }
+            Writes::Task | Writes::Later => None,
+        }
+    }
+
+    /// Take the writing if nobody has it and something is queued.
+    pub(crate) fn claim(&self) -> Option<Batch> {
+        take_if_free(&mut self.lock())
+    }
+
+    /// The connection is stopped: what is queued is dropped (its `noreply` callers hear the
+    /// connection closed), nothing more is queued, and the socket's writing half is let go
+    /// (closed now, or when a write under way ends).
+    pub(crate) fn stop(&self) {
+        let mut queue = self.lock();
+        queue.socket = None;
+        queue.bytes = BytesMut::new();
+        queue.written.clear();
+        queue.deadline = None;
+    }
+
+    /// Write `batch` by its deadline, then tell its `noreply` callers. Whoever calls this has
+    /// the writing; on success it is given up, or handed to the writer task when more was
+    /// queued meanwhile. On an error the batch is failed and the writing kept: the caller
+    /// must stop the connection.
+    pub(crate) async fn write(&self, batch: Batch, server: &str) -> Result<()> {
+        if let Err(e) = write_by(&batch.socket, &batch.bytes, batch.deadline, server).await {
+            batch.fail(&e);
+            return Err(e);
+        }
+        if self.written(batch) {
+            self.hand_off.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A batch has gone out: its callers are told, its buffer kept for the next one. True if
+    /// more was queued meanwhile (the writing is kept, to be handed on); false if the writing
+    /// was given up.
+    fn written(&self, batch: Batch) -> bool {
+        let Batch {
+            mut bytes, written, ..
+        } = batch;
+        // (The batch's hold on the socket ends here: a stopped connection's socket closes.)
+        for caller in written {
+            let _ = caller.send(Ok(Reply::Sent));
+        }
+        bytes.clear();
+        let mut queue = self.lock();
+        if bytes.capacity() <= KEPT_BUFFER {
+            queue.spare = bytes;
+        }
+        if queue.bytes.is_empty() {
+            queue.writing = false;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// The writer task's work: wait for a hand-off, then write until the queue is empty.
+    /// Returns the error that ended the connection; the batch it hit has been failed, and the
+    /// queue stopped.
+    pub(crate) async fn write_handed_off(&self, server: &str) -> Error {
+        loop {
+            self.hand_off.notified().await;
+            // Let the tasks that are ready run first: they queue their requests, and one
+            // write takes them all (woken tasks run soon after their waker; without this
+            // the writer would write after every caller or two).
+            tokio::task::yield_now().await;
+            loop {
+                let batch = {
+                    let mut queue = self.lock();
+                    let taken = take(&mut queue);
+                    if taken.is_none() {
+                        queue.writing = false;
+                    }
+                    taken
+                };
+                let Some(batch) = batch else { break };
+                if let Err(e) = write_by(&batch.socket, &batch.bytes, batch.deadline, server).await
+                {
+                    batch.fail(&e);
+                    self.stop();
+                    return e;
+                }
+                if !self.written(batch) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Write all of `bytes` by `deadline` (a server that stops reading fills the socket's
+/// buffer; the write then waits, but not forever). A write that completes at once arms
+/// no timer.
+async fn write_by(
+    socket: &WriteSocket,
+    bytes: &[u8],
+    deadline: Instant,
+    server: &str,
+) -> Result<()> {
+    let io_error = |source| Error::Io {
+        server: server.to_string(),
+        source,
+    };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match socket.try_write(rest) {
+            Ok(0) => return Err(io_error(io::ErrorKind::WriteZero.into())),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                match tokio::time::timeout_at(deadline, socket.writable()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(io_error(e)),
+                    Err(_) => return Err(Error::Timeout(server.to_string())),
+                }
+            }
+            Err(e) => return Err(io_error(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Take the writing and what is queued, if nobody writes and something is queued.
+fn take_if_free(queue: &mut Queue) -> Option<Batch> {
+    if queue.writing {
+        return None;
+    }
+    let batch = take(queue)?;
+    queue.writing = true;
+    Some(batch)
+}
+
+/// Take what is queued, leaving the spare buffer to queue into; none if nothing is queued or
+/// the connection is stopped.
+fn take(queue: &mut Queue) -> Option<Batch> {
+    if queue.bytes.is_empty() {
+        return None;
+    }
+    let socket = queue.socket.clone()?;
+    let spare = std::mem::take(&mut queue.spare);
+    Some(Batch {
+        socket,
+        bytes: std::mem::replace(&mut queue.bytes, spare),
+        written: std::mem::take(&mut queue.written),
+        deadline: queue
+            .deadline
+            .take()
+            .unwrap_or_else(|| crate::pipeline::deadline_after(std::time::Duration::MAX)),
+    })
+}

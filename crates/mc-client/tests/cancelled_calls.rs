@@ -1,0 +1,74 @@
+//! A caller may give up on a call at any point (a `select!`, a `timeout` of its own, a task
+//! aborted). A call that writes its request itself may be dropped with the request half
+//! written; the stream is then out of step, and the connection must go, not carry the next
+//! request after half of this one.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use mc_client::{Client, Options};
+use mc_testkit::read_some;
+
+/// More than the socket buffers of both ends take while the server reads nothing.
+const BIG: usize = 16 << 20;
+
+/// The first connection's bytes up to its end (`Ok`) or a read timeout (`Err`); then one
+/// `get` on a second connection, answered as a miss.
+fn server_that_reads_late(
+    listener: TcpListener,
+    go: std::sync::mpsc::Receiver<()>,
+) -> Result<usize, std::io::ErrorKind> {
+    let (mut first, _) = listener.accept().expect("accept");
+    // Nothing is read until the client has given up on its call.
+    go.recv().expect("go");
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    let end = loop {
+        match first.read(&mut buf) {
+            Ok(0) => break Ok(total),
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e.kind()),
+        }
+    };
+    let (mut second, _) = listener.accept().expect("accept the second connection");
+    let mut line = [0u8; 1024];
+    assert!(read_some(&mut second, &mut line).expect("the get") > 0);
+    std::io::Write::write_all(&mut second, b"END\r\n").expect("answer");
+    end
+}
+
+#[tokio::test]
+async fn a_call_dropped_mid_write_closes_its_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || server_that_reads_late(listener, go_rx));
+    let options = Options {
+        io_timeout: Duration::from_secs(10),
+        max_value_length: 2 * BIG,
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options);
+    let big = vec![b'x'; BIG];
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(300), mc.set("big", &big[..], 0)).await;
+    assert!(
+        gave_up.is_err(),
+        "the set cannot finish while the server reads nothing: {gave_up:?}"
+    );
+    go.send(()).expect("server waits");
+    // The next call goes out on a new connection at once: not behind half a request, nor
+    // waiting for a writer that will never finish.
+    let next = tokio::time::timeout(Duration::from_secs(5), mc.get::<String>("k")).await;
+    assert!(matches!(next, Ok(Ok(None))), "{next:?}");
+    let first = server.join().expect("server thread");
+    assert!(
+        matches!(first, Ok(n) if n < BIG),
+        "the first connection ends after part of the request, not at a read timeout: {first:?}"
+    );
+}
