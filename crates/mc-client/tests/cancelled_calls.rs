@@ -10,8 +10,10 @@ use std::time::Duration;
 use mc_client::{Client, Options};
 use mc_testkit::read_some;
 
-/// More than the socket buffers of both ends take while the server reads nothing.
-const BIG: usize = 16 << 20;
+/// More than the socket buffers of both ends can hold while the server reads nothing (Linux
+/// caps them by `net.ipv4.tcp_wmem` and `tcp_rmem`: 4 MiB and 6 MiB by default; even a
+/// 32 MiB receive cap, as some machines set, leaves the write unfinished).
+const BIG: usize = 64 << 20;
 
 /// The first connection's bytes up to its end (`Ok`) or a read timeout (`Err`); then one
 /// `get` on a second connection, answered as a miss.
