@@ -22,6 +22,7 @@ use tokio::time::{Instant, Sleep};
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
 use crate::pipeline::{closed, count_close, deadline_after, Expect, Reply};
+use crate::read_turn::ReadTurn;
 use crate::request_writer::RequestWriter;
 
 /// A request written (or about to be), whose answer is awaited.
@@ -55,42 +56,58 @@ const MIN_READ_SPACE: usize = 4 * 1024;
 /// holding at least 12 KiB of answers, never one holding little else).
 const READ_SPACE: usize = 16 * 1024;
 
-/// Read answers until the connection is done for; `writer` (the task) and `requests` (the
-/// queue callers write from) are stopped when the stream can no longer be trusted.
-pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
-    reader: R,
+/// The reader task: read answers for the callers queued in `waiting`, in order, taking turns
+/// with callers that read their own (see `read_turn`), until the connection is done for;
+/// then `writer` (the task) and `requests` (the queue callers write from) are stopped.
+pub(crate) async fn read_loop(
+    turn: Arc<ReadTurn>,
     mut waiting: mpsc::Receiver<Waiting>,
-    broken: Arc<AtomicBool>,
-    server: String,
-    max_value: usize,
     writer: AbortHandle,
     requests: Arc<RequestWriter>,
 ) {
-    let mut answers = AnswerReader {
-        reader,
-        buf: BytesMut::with_capacity(READ_SPACE),
-        decoder: ResponseDecoder::new(max_value.saturating_add(1024)),
-        server,
-        broken,
-        clock: AnswerClock::new(),
-    };
     while let Some(job) = waiting.recv().await {
-        answers.clock.due = job.deadline;
-        let result = answers.read_reply(job.expect).await;
+        // Taken for each answer, and given back after it: a caller that claimed the answer
+        // before this job's reads it first (the claim is checked on every take).
+        let Some(mut answers) = turn.take_for_task().await else {
+            return;
+        };
+        let result = answers.answer(job.expect, job.deadline).await;
         let failed = result.is_err();
         let _ = job.reply.send(result);
-        requests.answered();
         if failed {
             count_close();
             answers.broken.store(true, Ordering::Relaxed);
             writer.abort();
             requests.stop();
+            turn.stop();
             // Everything still waiting fails: the stream is out of step.
             waiting.close();
             while let Some(job) = waiting.recv().await {
                 let _ = job.reply.send(Err(closed(&answers.server)));
             }
             return;
+        }
+        turn.put_from_task(answers);
+        requests.answered();
+    }
+}
+
+/// A connection's reading half.
+#[derive(Debug)]
+pub(crate) enum ReadSocket {
+    Tcp(tokio::net::tcp::OwnedReadHalf),
+    Unix(tokio::net::unix::OwnedReadHalf),
+}
+
+impl AsyncRead for ReadSocket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ReadSocket::Tcp(half) => Pin::new(half).poll_read(cx, buf),
+            ReadSocket::Unix(half) => Pin::new(half).poll_read(cx, buf),
         }
     }
 }
@@ -128,10 +145,10 @@ impl AnswerClock {
     }
 }
 
-/// The reading side's state.
-struct AnswerReader<R> {
+/// The reading side's state: whoever holds it reads the next answer.
+pub(crate) struct AnswerReader {
     /// The socket's reading half.
-    reader: R,
+    reader: ReadSocket,
     /// What was read and not yet handed out.
     buf: BytesMut,
     decoder: ResponseDecoder,
@@ -143,7 +160,29 @@ struct AnswerReader<R> {
     clock: AnswerClock,
 }
 
-impl<R: AsyncRead + Unpin> AnswerReader<R> {
+impl AnswerReader {
+    pub(crate) fn new(
+        reader: ReadSocket,
+        server: String,
+        broken: Arc<AtomicBool>,
+        max_value: usize,
+    ) -> AnswerReader {
+        AnswerReader {
+            reader,
+            buf: BytesMut::with_capacity(READ_SPACE),
+            decoder: ResponseDecoder::new(max_value.saturating_add(1024)),
+            server,
+            broken,
+            clock: AnswerClock::new(),
+        }
+    }
+
+    /// Read the next answer, of shape `expect`, by `deadline`.
+    pub(crate) async fn answer(&mut self, expect: Expect, deadline: Instant) -> Result<Reply> {
+        self.clock.due = deadline;
+        self.read_reply(expect).await
+    }
+
     /// Read once more into the buffer: the answer so far is incomplete. Fails when the server
     /// closed the connection, the answer is overdue, or the connection was dropped meanwhile
     /// (a drop while this waits aborts the task instead).

@@ -35,6 +35,7 @@ mod found_values;
 mod node;
 mod options;
 mod pipeline;
+mod read_turn;
 mod replies;
 mod request_wire;
 mod request_writer;

@@ -1,6 +1,7 @@
 //! One pipelined connection: many tasks send requests through it without waiting for each
-//! other. Whoever finds the socket free writes what is queued (see `request_writer`); a
-//! reader task hands each answer to whoever is next in line (see `answer_reader`).
+//! other. A caller alone on the connection writes its request and reads its answer itself;
+//! otherwise a writer task writes what is queued (see `request_writer`) and a reader task
+//! hands each answer to whoever is next in line (see `answer_reader`, `read_turn`).
 //!
 //! At most [`QUEUE_DEPTH`] answers are awaited per connection: a caller first takes a slot in
 //! the reader's queue, so a server that stops reading or answering slows its callers down
@@ -14,17 +15,17 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mc_proto::{Response, Value};
-use tokio::io::AsyncRead;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::address::ServerAddr;
-use crate::answer_reader::{read_loop, Waiting};
+use crate::answer_reader::{read_loop, AnswerReader, ReadSocket, Waiting};
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
+use crate::read_turn::ReadTurn;
 use crate::request_wire::RequestWire;
-use crate::request_writer::{Awaits, Batch, RequestWriter, WriteSocket, Writes};
+use crate::request_writer::{Awaits, Batch, Hears, RequestWriter, WriteSocket};
 
 /// What shape of answer a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,8 @@ struct Tasks {
     reader: AbortHandle,
     /// The queue of requests to write, emptied and shut when the connection stops.
     requests: Arc<RequestWriter>,
+    /// The reading state, dropped when the connection stops.
+    turn: Arc<ReadTurn>,
 }
 
 /// Connections dropped in this process so far (see [`closes_so_far`]).
@@ -90,6 +93,7 @@ impl Tasks {
         count_close();
         self.broken.store(true, Ordering::Relaxed);
         self.requests.stop();
+        self.turn.stop();
         self.writer.abort();
         self.reader.abort();
     }
@@ -105,12 +109,13 @@ impl Drop for Tasks {
     }
 }
 
-/// Stops the connection unless disarmed: a write that failed, or a caller dropped while
-/// writing, may leave a request half written, after which nothing on the connection can be
-/// trusted.
-struct StopUnlessWritten<'a>(Option<&'a Tasks>);
+/// Stops the connection unless disarmed: a write or read that failed, or a caller dropped
+/// while writing its request or reading its answer, leaves the stream out of step (half a
+/// request written, or an answer nobody will read), after which nothing on the connection
+/// can be trusted.
+struct StopUnlessDone<'a>(Option<&'a Tasks>);
 
-impl Drop for StopUnlessWritten<'_> {
+impl Drop for StopUnlessDone<'_> {
     fn drop(&mut self) {
         if let Some(tasks) = self.0 {
             tasks.stop();
@@ -124,6 +129,8 @@ pub(crate) struct Connection {
     /// Answer slots: taken by callers, in the order their requests are queued.
     waiting: mpsc::Sender<Waiting>,
     writer: Arc<RequestWriter>,
+    /// Who reads the next answer: the reader task, or a caller alone on the connection.
+    turn: Arc<ReadTurn>,
     tasks: Arc<Tasks>,
 }
 
@@ -154,7 +161,7 @@ impl Connection {
                 // Owned halves: reading and writing share no lock.
                 let (reader, writer) = stream.into_split();
                 Ok(Connection::start(
-                    reader,
+                    ReadSocket::Tcp(reader),
                     WriteSocket::Tcp(writer),
                     addr,
                     max_value,
@@ -168,7 +175,7 @@ impl Connection {
                         .map_err(io_error)?;
                 let (reader, writer) = stream.into_split();
                 Ok(Connection::start(
-                    reader,
+                    ReadSocket::Unix(reader),
                     WriteSocket::Unix(writer),
                     addr,
                     max_value,
@@ -178,25 +185,30 @@ impl Connection {
     }
 
     /// Start the writer and reader tasks of a connected stream.
-    fn start<R>(reader: R, socket: WriteSocket, addr: &ServerAddr, max_value: usize) -> Connection
-    where
-        R: AsyncRead + Send + Unpin + 'static,
-    {
+    fn start(
+        reader: ReadSocket,
+        socket: WriteSocket,
+        addr: &ServerAddr,
+        max_value: usize,
+    ) -> Connection {
         let (waiting, waiting_rx) = mpsc::channel(QUEUE_DEPTH);
         let broken = Arc::new(AtomicBool::new(false));
         let name = addr.to_string();
         let request_writer = Arc::new(RequestWriter::new(socket));
+        let turn = Arc::new(ReadTurn::new(AnswerReader::new(
+            reader,
+            name.clone(),
+            broken.clone(),
+            max_value,
+        )));
         let writer = tokio::spawn(write_loop(
             request_writer.clone(),
             broken.clone(),
             name.clone(),
         ));
         let reader = tokio::spawn(read_loop(
-            reader,
+            turn.clone(),
             waiting_rx,
-            broken.clone(),
-            name,
-            max_value,
             writer.abort_handle(),
             request_writer.clone(),
         ));
@@ -205,10 +217,12 @@ impl Connection {
             writer: writer.abort_handle(),
             reader: reader.abort_handle(),
             requests: request_writer.clone(),
+            turn: turn.clone(),
         });
         Connection {
             waiting,
             writer: request_writer,
+            turn,
             tasks,
         }
     }
@@ -232,42 +246,68 @@ impl Connection {
         server: &str,
     ) -> Result<Reply> {
         let deadline = deadline_after(timeout);
-        let (reply, answer) = oneshot::channel();
-        let (awaits, alone) = self.awaits(expect, reply, deadline, server).await?;
-        // Alone on the connection, the caller writes its request (no task hop); with others'
-        // answers awaited too, the writer task writes what they all queue in one go.
-        let writes = if alone { Writes::Caller } else { Writes::Task };
-        if let Some(batch) = self
-            .writer
-            .queue(bytes.as_slice(), deadline, awaits, writes)
-        {
+        let awaits = self
+            .awaits(expect, deadline, Some(&self.turn), server)
+            .await?;
+        // Alone on the connection, the caller writes its request and reads its answer itself
+        // (no task hop, no channel); with others' answers awaited too, the writer task writes
+        // what they all queue in one go, and the reader task hands the answers out.
+        let (hears, batch) = self.writer.queue(bytes.as_slice(), deadline, awaits, false);
+        if let Some(batch) = batch {
             self.write(batch, server).await?;
         }
-        // The reader answers by the deadline: with the answer, or a timeout.
-        answer.await.unwrap_or_else(|_| Err(closed(server)))
+        match hears {
+            Hears::ReadsItself => self.read_own_answer(expect, deadline, server).await,
+            // The reader answers by the deadline: with the answer, or a timeout.
+            Hears::From(answer) => answer.await.unwrap_or_else(|_| Err(closed(server))),
+            Hears::Stopped => Err(closed(server)),
+        }
     }
 
-    /// What a request of shape `expect` waits for: an answer slot, or only its being
-    /// written. With no slot free, what is queued is written first (slots free up only as
-    /// answers come, and answers only for what is written), then a slot is awaited until
-    /// `deadline`; none free then means the connection is stuck, and it is dropped. Also
-    /// whether the caller is alone on the connection (no other answer awaited).
-    async fn awaits(
+    /// Read the answer this caller claimed. If the call is dropped before it is read, or the
+    /// answer is not one (a timeout, a lie, a closed socket), the connection is stopped: the
+    /// stream is out of step.
+    async fn read_own_answer(
         &self,
         expect: Expect,
-        reply: oneshot::Sender<Result<Reply>>,
         deadline: Instant,
         server: &str,
-    ) -> Result<(Awaits<'_>, bool)> {
-        if expect == Expect::Nothing {
-            return Ok((Awaits::Written(reply), self.writer.all_answered()));
-        }
-        let waiting = Waiting {
-            expect,
-            reply,
-            deadline,
+    ) -> Result<Reply> {
+        let mut stop = StopUnlessDone(Some(&self.tasks));
+        // The reader task gives the state back once it has handed out the answer before.
+        let Some(mut answers) = self.turn.take_claimed(deadline).await else {
+            return Err(if self.is_broken() {
+                closed(server)
+            } else {
+                Error::Timeout(server.to_string())
+            });
         };
-        let permit = match self.waiting.try_reserve() {
+        let result = answers.answer(expect, deadline).await;
+        if result.is_ok() {
+            self.turn.give_back(answers);
+            self.writer.answered();
+            stop.0 = None;
+        }
+        result
+    }
+
+    /// What a request of shape `expect` waits for: an answer (with a slot in the reader
+    /// task's queue, in case it goes there), or only its being written. With no slot free,
+    /// what is queued is written first (slots free up only as answers come, and answers only
+    /// for what is written), then a slot is awaited until `deadline`; none free then means
+    /// the connection is stuck, and it is dropped. With `turn`, the caller may read its
+    /// answer itself.
+    async fn awaits<'a>(
+        &'a self,
+        expect: Expect,
+        deadline: Instant,
+        turn: Option<&'a ReadTurn>,
+        server: &str,
+    ) -> Result<Awaits<'a>> {
+        if expect == Expect::Nothing {
+            return Ok(Awaits::Written);
+        }
+        let slot = match self.waiting.try_reserve() {
             Ok(permit) => permit,
             Err(mpsc::error::TrySendError::Closed(())) => return Err(closed(server)),
             Err(mpsc::error::TrySendError::Full(())) => {
@@ -284,14 +324,18 @@ impl Connection {
                 }
             }
         };
-        let alone = self.writer.expect_answer();
-        Ok((Awaits::Answer(permit, waiting), alone))
+        Ok(Awaits::Answer {
+            slot,
+            expect,
+            deadline,
+            turn,
+        })
     }
 
     /// Write a batch this caller took. If the call is dropped before the batch is written,
     /// or the write fails, the connection is stopped.
     async fn write(&self, batch: Batch, server: &str) -> Result<()> {
-        let mut stop = StopUnlessWritten(Some(&self.tasks));
+        let mut stop = StopUnlessDone(Some(&self.tasks));
         let result = self.writer.write(batch, server).await;
         if result.is_ok() {
             stop.0 = None;
@@ -313,14 +357,12 @@ impl Connection {
         let deadline = deadline_after(timeout);
         let mut pending = Vec::with_capacity(batch.len());
         for (bytes, expect) in batch {
-            let (reply, answer) = oneshot::channel();
             pending.push(
-                self.awaits(expect, reply, deadline, server)
+                self.awaits(expect, deadline, None, server)
                     .await
-                    .map(|(awaits, _)| {
+                    .map(|awaits| {
                         // Queued only: written together below.
-                        self.writer.queue(&bytes, deadline, awaits, Writes::Later);
-                        answer
+                        self.writer.queue(&bytes, deadline, awaits, true).0
                     }),
             );
         }
@@ -329,9 +371,11 @@ impl Connection {
             let _ = self.write(queued, server).await;
         }
         let mut results = Vec::with_capacity(pending.len());
-        for answer in pending {
-            results.push(match answer {
-                Ok(answer) => answer.await.unwrap_or_else(|_| Err(closed(server))),
+        for hears in pending {
+            results.push(match hears {
+                Ok(Hears::From(answer)) => answer.await.unwrap_or_else(|_| Err(closed(server))),
+                // (Not asked for: a batch's answers all come from the reader task.)
+                Ok(Hears::ReadsItself | Hears::Stopped) => Err(closed(server)),
                 Err(e) => Err(e),
             });
         }

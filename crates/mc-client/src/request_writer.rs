@@ -18,7 +18,8 @@ use tokio::time::Instant;
 
 use crate::answer_reader::Waiting;
 use crate::client_error::{Error, Result};
-use crate::pipeline::Reply;
+use crate::pipeline::{Expect, Reply};
+use crate::read_turn::ReadTurn;
 
 /// The writing half of a connected socket.
 #[derive(Debug)]
@@ -45,24 +46,32 @@ impl WriteSocket {
     }
 }
 
-/// Who writes a request once it is queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Writes {
-    /// The caller, if nobody is writing (what is queued is returned to it to write).
-    Caller,
-    /// The writer task, if nobody is writing: with other requests in flight, requests
-    /// queued by many callers go out together in its next write.
-    Task,
-    /// Nobody yet: more requests of the same caller follow, then a [`RequestWriter::claim`].
-    Later,
+/// What a request to be queued waits for.
+pub(crate) enum Awaits<'a> {
+    /// Its answer.
+    Answer {
+        /// The slot reserved in the reader task's queue, filled when the bytes are queued
+        /// (unless the caller reads the answer itself).
+        slot: mpsc::Permit<'a, Waiting>,
+        expect: Expect,
+        deadline: Instant,
+        /// Where the caller may claim the next answer to read it itself, if no other is
+        /// awaited; none for a request of a batch.
+        turn: Option<&'a ReadTurn>,
+    },
+    /// Only its being written (`noreply`).
+    Written,
 }
 
-/// Who waits for a queued request, and for what.
-pub(crate) enum Awaits<'a> {
-    /// Its answer: the slot reserved in the reader's queue, filled when the bytes are queued.
-    Answer(mpsc::Permit<'a, Waiting>, Waiting),
-    /// Only its being written (`noreply`).
-    Written(oneshot::Sender<Result<Reply>>),
+/// How a queued request's caller hears of it.
+#[derive(Debug)]
+pub(crate) enum Hears {
+    /// It reads the answer itself: its turn is claimed.
+    ReadsItself,
+    /// On this channel: the answer, or that the request was written (`noreply`).
+    From(oneshot::Receiver<Result<Reply>>),
+    /// Not at all: the connection is stopped, nothing was queued.
+    Stopped,
 }
 
 /// Requests taken off the queue to be written in one go.
@@ -135,16 +144,6 @@ impl RequestWriter {
         }
     }
 
-    /// Count a request that will get an answer; true if it is the only one unanswered.
-    pub(crate) fn expect_answer(&self) -> bool {
-        self.unanswered.fetch_add(1, Ordering::Relaxed) == 0
-    }
-
-    /// True if no request awaits its answer.
-    pub(crate) fn all_answered(&self) -> bool {
-        self.unanswered.load(Ordering::Relaxed) == 0
-    }
-
     /// An answer was handed out (by the reader).
     pub(crate) fn answered(&self) {
         self.unanswered.fetch_sub(1, Ordering::Relaxed);
@@ -155,40 +154,75 @@ impl RequestWriter {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queue a request, to be written as `writes` says; returns what is queued when the
-    /// caller is to write it (then [`write`](Self::write) it). On a stopped connection
-    /// nothing is queued: `awaits` is dropped, so its caller hears the connection closed.
+    /// Queue a request, and say how its caller hears of it. A caller alone on the
+    /// connection (no other answer awaited) writes what is queued itself if nobody is
+    /// writing: it is returned to it (then [`write`](Self::write) it). Otherwise the writer
+    /// task writes it, or, with `later`, nobody yet: more requests of the same caller follow,
+    /// then a [`claim`](Self::claim).
     pub(crate) fn queue(
         &self,
         bytes: &[u8],
         deadline: Instant,
         awaits: Awaits<'_>,
-        writes: Writes,
-    ) -> Option<Batch> {
+        later: bool,
+    ) -> (Hears, Option<Batch>) {
         let mut queue = self.lock();
-        // A stopped connection queues nothing.
-        queue.socket.as_ref()?;
-        match awaits {
-            // Filled under the lock: slots and bytes in the same order.
-            Awaits::Answer(permit, waiting) => permit.send(waiting),
-            Awaits::Written(caller) => queue.written.push(caller),
+        if queue.socket.is_none() {
+            return (Hears::Stopped, None);
         }
+        // Under the lock, so slots, claims and bytes are in one order: a request counted
+        // alone has every request before it answered.
+        let (hears, alone) = match awaits {
+            Awaits::Answer {
+                slot,
+                expect,
+                deadline,
+                turn,
+            } => {
+                let alone = self.unanswered.fetch_add(1, Ordering::Relaxed) == 0;
+                match turn {
+                    Some(turn) if alone => {
+                        turn.claim();
+                        (Hears::ReadsItself, true)
+                    }
+                    _ => {
+                        let (reply, answer) = oneshot::channel();
+                        slot.send(Waiting {
+                            expect,
+                            reply,
+                            deadline,
+                        });
+                        (Hears::From(answer), alone)
+                    }
+                }
+            }
+            Awaits::Written => {
+                let (reply, written) = oneshot::channel();
+                queue.written.push(reply);
+                let alone = self.unanswered.load(Ordering::Relaxed) == 0;
+                (Hears::From(written), alone)
+            }
+        };
         if queue.bytes.capacity() == 0 {
             // Room for a batch of small requests at once, rather than growing by each.
             queue.bytes.reserve(bytes.len().max(FIRST_BUFFER));
         }
         queue.bytes.extend_from_slice(bytes);
         queue.deadline = Some(queue.deadline.map_or(deadline, |d| d.min(deadline)));
-        match writes {
-            Writes::Caller => take_if_free(&mut queue),
-            Writes::Task if !queue.writing => {
-                queue.writing = true;
-                drop(queue);
-                self.hand_off.notify_one();
-                None
-            }
-            Writes::Task | Writes::Later => None,
+        if later {
+            return (hears, None);
         }
+        if alone {
+            // No task hop on the way out.
+            return (hears, take_if_free(&mut queue));
+        }
+        // Others' answers are awaited too: the writer task writes what they all queue.
+        if !queue.writing {
+            queue.writing = true;
+            drop(queue);
+            self.hand_off.notify_one();
+        }
+        (hears, None)
     }
 
     /// Take the writing if nobody has it and something is queued.

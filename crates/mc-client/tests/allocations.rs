@@ -1,6 +1,8 @@
-//! What the client allocates per operation, counted on the thread that runs it: a `get` at most
-//! once, a `set` once (twice past the inline size), a 100-key `get_multi` about one per key
-//! found.
+//! What the client allocates per operation, counted on the thread that runs it. A call alone on
+//! its connection (as every call here is: one task) writes its request and reads its answer
+//! itself, with no channel: a `get` allocates nothing, a `set` nothing (once past the inline
+//! size), a 100-key `get_multi` about one per key found. With other calls in flight a call
+//! gets its answer over a channel: one allocation more.
 //!
 //! This file is its own test binary so that its counting allocator sees only these tests. The
 //! client runs on a current-thread runtime (its connection tasks run on that thread too) and
@@ -115,7 +117,7 @@ impl Setup {
 const N: usize = 2_000;
 
 #[test]
-fn a_get_allocates_at_most_once() {
+fn a_get_allocates_nothing() {
     let setup = Setup::with_key_read();
     let client = &setup.client;
     setup.runtime.block_on(async {
@@ -134,8 +136,9 @@ fn a_get_allocates_at_most_once() {
         })
         .await;
         assert_eq!(hits, N);
+        // At most a rare buffer growing, shared by many calls.
         assert!(
-            allocations <= N,
+            allocations <= N / 100,
             "{allocations} allocations for {N} gets ({:.2} each)",
             allocations as f64 / N as f64
         );
@@ -150,7 +153,10 @@ fn a_get_allocates_at_most_once() {
             }
         })
         .await;
-        assert!(misses <= N, "{misses} allocations for {N} missing gets");
+        assert!(
+            misses <= N / 100,
+            "{misses} allocations for {N} missing gets"
+        );
     });
     setup.finish();
 }
@@ -182,7 +188,7 @@ fn kept_values_share_read_buffers() {
 }
 
 #[test]
-fn a_set_allocates_once_and_never_copies_the_key_or_value() {
+fn a_small_set_allocates_nothing_and_never_copies_the_key_or_value() {
     let setup = Setup::new();
     let client = &setup.client;
     setup.runtime.block_on(async {
@@ -198,9 +204,10 @@ fn a_set_allocates_once_and_never_copies_the_key_or_value() {
             }
         })
         .await;
-        // The answer's channel: key and value are encoded straight into the queued job.
+        // Key and value are encoded straight into the request on the stack, which is copied
+        // into the connection's write queue.
         assert!(
-            small_sets <= N + N / 50,
+            small_sets <= N / 50,
             "{small_sets} allocations for {N} sets of 32 bytes ({:.2} each)",
             small_sets as f64 / N as f64
         );
@@ -210,9 +217,9 @@ fn a_set_allocates_once_and_never_copies_the_key_or_value() {
             }
         })
         .await;
-        // The channel and the request's own buffer, sized once.
+        // The request's own buffer, sized once.
         assert!(
-            large_sets <= 2 * N + N / 50,
+            large_sets <= N + N / 50,
             "{large_sets} allocations for {N} sets of 4 KiB ({:.2} each)",
             large_sets as f64 / N as f64
         );
@@ -249,9 +256,9 @@ fn a_100_key_get_multi_allocates_about_once_per_key() {
         })
         .await;
         // Per key found: its name in the returned map (the API returns owned `String` keys);
-        // the values are slices of the read buffer. Per call, about fifteen (114 measured):
-        // the map, the grouping, the encoded request, the answer's channel, the list of where
-        // the values lie, the matching, a share of a read buffer. Nothing else per key.
+        // the values are slices of the read buffer. Per call, about fifteen (113 measured):
+        // the map, the grouping, the encoded request, the list of where the values lie, the
+        // matching, a share of a read buffer. Nothing else per key.
         let per_call = allocations as f64 / CALLS as f64;
         assert!(
             per_call <= 118.0,

@@ -1,7 +1,8 @@
 //! A caller may give up on a call at any point (a `select!`, a `timeout` of its own, a task
-//! aborted). A call that writes its request itself may be dropped with the request half
-//! written; the stream is then out of step, and the connection must go, not carry the next
-//! request after half of this one.
+//! aborted). A call alone on its connection writes its request and reads its answer itself:
+//! dropped with the request half written, or with its answer unread, it leaves the stream out
+//! of step, and the connection must go — not carry the next request after half of this one,
+//! nor hand this answer to the next call.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -15,6 +16,30 @@ use mc_testkit::read_some;
 /// 32 MiB receive cap, as some machines set, leaves the write unfinished).
 const BIG: usize = 64 << 20;
 
+/// Read `conn` to its end: `Ok(bytes read)`, or the error (a read timeout) that came first.
+fn read_to_end(conn: &mut std::net::TcpStream) -> Result<usize, std::io::ErrorKind> {
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.kind()),
+        }
+    }
+}
+
+/// Answer one `get` on the next connection as a miss.
+fn answer_a_miss(listener: &TcpListener) {
+    let (mut second, _) = listener.accept().expect("accept the second connection");
+    let mut line = [0u8; 1024];
+    assert!(read_some(&mut second, &mut line).expect("the get") > 0);
+    std::io::Write::write_all(&mut second, b"END\r\n").expect("answer");
+}
+
 /// The first connection's bytes up to its end (`Ok`) or a read timeout (`Err`); then one
 /// `get` on a second connection, answered as a miss.
 fn server_that_reads_late(
@@ -24,23 +49,23 @@ fn server_that_reads_late(
     let (mut first, _) = listener.accept().expect("accept");
     // Nothing is read until the client has given up on its call.
     go.recv().expect("go");
-    first
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0;
-    let end = loop {
-        match first.read(&mut buf) {
-            Ok(0) => break Ok(total),
-            Ok(n) => total += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e.kind()),
-        }
-    };
-    let (mut second, _) = listener.accept().expect("accept the second connection");
-    let mut line = [0u8; 1024];
-    assert!(read_some(&mut second, &mut line).expect("the get") > 0);
-    std::io::Write::write_all(&mut second, b"END\r\n").expect("answer");
+    let end = read_to_end(&mut first);
+    answer_a_miss(&listener);
+    end
+}
+
+/// Read the first connection's request and never answer it; once told, read that connection
+/// to its end (or a read timeout), then answer one `get` on a second connection.
+fn server_that_never_answers(
+    listener: TcpListener,
+    go: std::sync::mpsc::Receiver<()>,
+) -> Result<usize, std::io::ErrorKind> {
+    let (mut first, _) = listener.accept().expect("accept");
+    let mut request = [0u8; 1024];
+    assert!(read_some(&mut first, &mut request).expect("the request") > 0);
+    go.recv().expect("go");
+    let end = read_to_end(&mut first);
+    answer_a_miss(&listener);
     end
 }
 
@@ -72,5 +97,31 @@ async fn a_call_dropped_mid_write_closes_its_connection() {
     assert!(
         matches!(first, Ok(n) if n < BIG),
         "the first connection ends after part of the request, not at a read timeout: {first:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_call_dropped_before_its_answer_closes_its_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || server_that_never_answers(listener, go_rx));
+    let options = Options {
+        io_timeout: Duration::from_secs(10),
+        ..Options::default()
+    };
+    let mc = Client::with_options([addr.as_str()], options);
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), mc.get::<String>("k")).await;
+    assert!(gave_up.is_err(), "never answered: {gave_up:?}");
+    go.send(()).expect("server waits");
+    // An answer to the first get arriving now must not be taken for the next call's: the
+    // next call goes out on a new connection at once.
+    let next = tokio::time::timeout(Duration::from_secs(5), mc.get::<String>("k")).await;
+    assert!(matches!(next, Ok(Ok(None))), "{next:?}");
+    let first = server.join().expect("server thread");
+    assert_eq!(
+        first,
+        Ok(0),
+        "the first connection ends, not at a read timeout"
     );
 }
