@@ -18,7 +18,6 @@ use crate::found_values::FoundValues;
 use crate::options::Expiry;
 use crate::pipeline::{Expect, Reply};
 use crate::replies::{status_bool, values};
-use crate::request_wire::RequestWire;
 use crate::value::{decompress, FromValue, Raw, ToValue};
 
 /// What a multi-key read found, and the keys it could not read with why (their server is
@@ -158,12 +157,7 @@ impl Client {
         let conn = self.connect(index).await?;
         let expected = u32::try_from(asked.len()).unwrap_or(u32::MAX);
         let answer = self
-            .send_wire(
-                index,
-                conn,
-                RequestWire::Buffer(wire),
-                Expect::Values(expected),
-            )
+            .send_wire(index, conn, &wire, Expect::Values(expected))
             .await?;
         let values = values(answer.reply)?;
         let mut positions = Vec::with_capacity(values.len());

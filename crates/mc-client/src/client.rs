@@ -168,8 +168,7 @@ impl Client {
         };
         let mut buf = BytesMut::with_capacity(data + 96);
         request.encode(&mut buf);
-        self.send_wire(index, conn, RequestWire::Buffer(buf), expect)
-            .await
+        self.send_wire(index, conn, &buf, expect).await
     }
 
     /// Send encoded request bytes on `conn` to server `index`.
@@ -177,7 +176,7 @@ impl Client {
         &self,
         index: usize,
         conn: Connection,
-        wire: RequestWire,
+        wire: &[u8],
         expect: Expect,
     ) -> Result<Answer> {
         let node = &self.inner.nodes[index];
@@ -260,7 +259,9 @@ impl Client {
         let full = &wire.as_slice()[range];
         check_key(full, options.max_key_length)?;
         let (index, conn) = self.route(full).await?;
-        let answer = self.send_wire(index, conn, wire, Expect::Line).await?;
+        let answer = self
+            .send_wire(index, conn, wire.as_slice(), Expect::Line)
+            .await?;
         status_bool(answer.reply, &Response::Stored)
     }
 
@@ -358,7 +359,9 @@ impl Client {
         let full = &wire.as_slice()[range];
         check_key(full, self.inner.options.max_key_length)?;
         let (index, conn) = self.route(full).await?;
-        let answer = self.send_wire(index, conn, wire, Expect::Value).await?;
+        let answer = self
+            .send_wire(index, conn, wire.as_slice(), Expect::Value)
+            .await?;
         let Some(v) = value(answer.reply)? else {
             return Ok(None);
         };

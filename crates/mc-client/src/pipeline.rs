@@ -24,7 +24,6 @@ use crate::answer_reader::{read_loop, AnswerReader, ReadSocket, Waiting};
 use crate::client_error::{Error, Result};
 use crate::found_values::FoundValues;
 use crate::read_turn::ReadTurn;
-use crate::request_wire::RequestWire;
 use crate::request_writer::{Awaits, Batch, Hears, RequestWriter, WriteSocket};
 
 /// What shape of answer a request gets.
@@ -123,15 +122,28 @@ impl Drop for StopUnlessDone<'_> {
     }
 }
 
-/// A handle to a connection; cheap to clone.
+/// A handle to a connection; cloning it (once per call) touches one reference count.
 #[derive(Debug, Clone)]
-pub(crate) struct Connection {
+pub(crate) struct Connection(Arc<Shared>);
+
+/// What a connection's handles share.
+#[derive(Debug)]
+pub(crate) struct Shared {
     /// Answer slots: taken by callers, in the order their requests are queued.
     waiting: mpsc::Sender<Waiting>,
     writer: Arc<RequestWriter>,
     /// Who reads the next answer: the reader task, or a caller alone on the connection.
     turn: Arc<ReadTurn>,
-    tasks: Arc<Tasks>,
+    /// Dropped with the last handle, which stops the connection.
+    tasks: Tasks,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Answers awaited per connection.
@@ -212,19 +224,19 @@ impl Connection {
             writer.abort_handle(),
             request_writer.clone(),
         ));
-        let tasks = Arc::new(Tasks {
+        let tasks = Tasks {
             broken,
             writer: writer.abort_handle(),
             reader: reader.abort_handle(),
             requests: request_writer.clone(),
             turn: turn.clone(),
-        });
-        Connection {
+        };
+        Connection(Arc::new(Shared {
             waiting,
             writer: request_writer,
             turn,
             tasks,
-        }
+        }))
     }
 
     /// True once the connection failed; it must be replaced.
@@ -240,7 +252,7 @@ impl Connection {
     /// Send one request and wait for its answer, for at most `timeout`.
     pub(crate) async fn call(
         &self,
-        bytes: RequestWire,
+        bytes: &[u8],
         expect: Expect,
         timeout: Duration,
         server: &str,
@@ -252,7 +264,7 @@ impl Connection {
         // Alone on the connection, the caller writes its request and reads its answer itself
         // (no task hop, no channel); with others' answers awaited too, the writer task writes
         // what they all queue in one go, and the reader task hands the answers out.
-        let (hears, batch) = self.writer.queue(bytes.as_slice(), deadline, awaits, false);
+        let (hears, batch) = self.writer.queue(bytes, deadline, awaits, false);
         if let Some(batch) = batch {
             self.write(batch, server).await?;
         }
