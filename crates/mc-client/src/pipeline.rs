@@ -266,7 +266,7 @@ impl Connection {
         // what they all queue in one go, and the reader task hands the answers out.
         let (hears, batch) = self.writer.queue(bytes, deadline, awaits, false);
         if let Some(batch) = batch {
-            self.write(batch, server).await?;
+            self.write(batch, bytes, server).await?;
         }
         match hears {
             Hears::ReadsItself => self.read_own_answer(expect, deadline, server).await,
@@ -324,7 +324,7 @@ impl Connection {
             Err(mpsc::error::TrySendError::Closed(())) => return Err(closed(server)),
             Err(mpsc::error::TrySendError::Full(())) => {
                 if let Some(queued) = self.writer.claim() {
-                    self.write(queued, server).await?;
+                    self.write(queued, &[], server).await?;
                 }
                 match tokio::time::timeout_at(deadline, self.waiting.reserve()).await {
                     Ok(Ok(permit)) => permit,
@@ -344,11 +344,12 @@ impl Connection {
         })
     }
 
-    /// Write a batch this caller took. If the call is dropped before the batch is written,
-    /// or the write fails, the connection is stopped.
-    async fn write(&self, batch: Batch, server: &str) -> Result<()> {
+    /// Write a batch this caller took (with `own`, its request, if the batch leaves that to
+    /// it). If the call is dropped before the batch is written, or the write fails, the
+    /// connection is stopped.
+    async fn write(&self, batch: Batch, own: &[u8], server: &str) -> Result<()> {
         let mut stop = StopUnlessDone(Some(&self.tasks));
-        let result = self.writer.write(batch, server).await;
+        let result = self.writer.write(batch, own, server).await;
         if result.is_ok() {
             stop.0 = None;
         }
@@ -380,7 +381,7 @@ impl Connection {
         }
         if let Some(queued) = self.writer.claim() {
             // A failed write stops the connection: every answer below reports it closed.
-            let _ = self.write(queued, server).await;
+            let _ = self.write(queued, &[], server).await;
         }
         let mut results = Vec::with_capacity(pending.len());
         for hears in pending {
@@ -411,8 +412,8 @@ pub(crate) fn closed(server: &str) -> Error {
     }
 }
 
-/// The writer task: writes what callers queued while one of them was writing, until the
-/// connection fails.
+/// The writer task: writes what callers queue while others' answers are awaited (and what is
+/// queued behind a caller's own write), until the connection fails.
 async fn write_loop(writer: Arc<RequestWriter>, broken: Arc<AtomicBool>, server: String) {
     let error = writer.write_handed_off(&server).await;
     broken.store(true, Ordering::Relaxed);

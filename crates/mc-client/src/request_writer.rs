@@ -1,9 +1,9 @@
-//! A connection's writing side, shared by the tasks that call through it. A caller that finds
-//! nobody writing writes the queue (its own request, and whatever others queue meanwhile) to
-//! the socket itself: with one request in flight, nothing hops to another task on the way
-//! out. A caller whose write finds more queued behind it hands the writing on to the
-//! connection's writer task, which writes until the queue is empty, so no caller is kept
-//! writing other callers' requests for long.
+//! A connection's writing side, shared by the tasks that call through it. A caller alone on
+//! the connection (no other answer awaited) that finds nothing queued writes its request to
+//! the socket itself, straight from its own buffer: no task hop, no copy. Otherwise its
+//! request is queued, and the connection's writer task writes the queue in one go; a caller
+//! whose own write finds more queued behind it hands the writing to that task, so no caller
+//! is kept writing other callers' requests.
 //!
 //! A request's answer slot (in the reader's queue) and its bytes (in this queue) are queued
 //! under one lock, so the answers come back in the order of the slots whoever writes.
@@ -78,6 +78,8 @@ pub(crate) enum Hears {
 pub(crate) struct Batch {
     /// The socket, held while the batch is written.
     socket: Arc<WriteSocket>,
+    /// The caller's own request goes first, from the caller's buffer (it is not in `bytes`).
+    own_first: bool,
     bytes: BytesMut,
     /// The `noreply` callers among them, told once they are written.
     written: Vec<oneshot::Sender<Result<Reply>>>,
@@ -203,6 +205,20 @@ impl RequestWriter {
                 (Hears::From(written), alone)
             }
         };
+        if alone && !later && !queue.writing && queue.bytes.is_empty() {
+            // Nothing before it: the caller writes its request from its own buffer.
+            if let Some(socket) = queue.socket.clone() {
+                queue.writing = true;
+                let batch = Batch {
+                    socket,
+                    own_first: true,
+                    bytes: BytesMut::new(),
+                    written: std::mem::take(&mut queue.written),
+                    deadline,
+                };
+                return (hears, Some(batch));
+            }
+        }
         if queue.bytes.capacity() == 0 {
             // Room for a batch of small requests at once, rather than growing by each.
             queue.bytes.reserve(bytes.len().max(FIRST_BUFFER));
@@ -241,12 +257,17 @@ impl RequestWriter {
         queue.deadline = None;
     }
 
-    /// Write `batch` by its deadline, then tell its `noreply` callers. Whoever calls this has
-    /// the writing; on success it is given up, or handed to the writer task when more was
-    /// queued meanwhile. On an error the batch is failed and the writing kept: the caller
-    /// must stop the connection.
-    pub(crate) async fn write(&self, batch: Batch, server: &str) -> Result<()> {
-        if let Err(e) = write_by(&batch.socket, &batch.bytes, batch.deadline, server).await {
+    /// Write `batch` by its deadline (`own`, the caller's request, first if the batch says
+    /// so), then tell its `noreply` callers. Whoever calls this has the writing; on success
+    /// it is given up, or handed to the writer task when more was queued meanwhile. On an
+    /// error the batch is failed and the writing kept: the caller must stop the connection.
+    pub(crate) async fn write(&self, batch: Batch, own: &[u8], server: &str) -> Result<()> {
+        let own = if batch.own_first { own } else { &[] };
+        let mut result = write_by(&batch.socket, own, batch.deadline, server).await;
+        if result.is_ok() {
+            result = write_by(&batch.socket, &batch.bytes, batch.deadline, server).await;
+        }
+        if let Err(e) = result {
             batch.fail(&e);
             return Err(e);
         }
@@ -269,7 +290,8 @@ impl RequestWriter {
         }
         bytes.clear();
         let mut queue = self.lock();
-        if bytes.capacity() <= KEPT_BUFFER {
+        // (A caller's own write took no buffer: the spare stays.)
+        if bytes.capacity() > 0 && bytes.capacity() <= KEPT_BUFFER {
             queue.spare = bytes;
         }
         if queue.bytes.is_empty() {
@@ -366,6 +388,7 @@ fn take(queue: &mut Queue) -> Option<Batch> {
     let spare = std::mem::take(&mut queue.spare);
     Some(Batch {
         socket,
+        own_first: false,
         bytes: std::mem::replace(&mut queue.bytes, spare),
         written: std::mem::take(&mut queue.written),
         deadline: queue
