@@ -52,21 +52,6 @@ pub(crate) enum Reply {
     Sent,
 }
 
-/// A connection's two tasks, and whether the connection is done for.
-#[derive(Debug)]
-struct Tasks {
-    /// Set once the connection failed or was dropped; read by both tasks.
-    broken: Arc<AtomicBool>,
-    /// The task writing queued requests.
-    writer: AbortHandle,
-    /// The task reading answers.
-    reader: AbortHandle,
-    /// The queue of requests to write, emptied and shut when the connection stops.
-    requests: Arc<RequestWriter>,
-    /// The reading state, dropped when the connection stops.
-    turn: Arc<ReadTurn>,
-}
-
 /// Connections dropped in this process so far (see [`closes_so_far`]).
 static CLOSES: AtomicU64 = AtomicU64::new(0);
 
@@ -83,22 +68,22 @@ pub(crate) fn count_close() {
     CLOSES.fetch_add(1, Ordering::Relaxed);
 }
 
-impl Tasks {
-    /// Stop both tasks where they wait. Dropping a task drops what it holds (the reader's
-    /// half of the socket and every answer slot), so whoever waits on one sees the connection
-    /// closed. Aborting costs the waiting reads nothing, where a notification checked on every
-    /// read would.
+impl Shared {
+    /// Stop the connection: its queue is emptied and shut, its reading state dropped, and
+    /// both tasks stopped where they wait. Dropping a task drops what it holds (every answer
+    /// slot), so whoever waits on one sees the connection closed. Aborting costs the waiting
+    /// reads nothing, where a notification checked on every read would.
     fn stop(&self) {
         count_close();
         self.broken.store(true, Ordering::Relaxed);
-        self.requests.stop();
+        self.writer.stop();
         self.turn.stop();
-        self.writer.abort();
-        self.reader.abort();
+        self.writer_task.abort();
+        self.reader_task.abort();
     }
 }
 
-impl Drop for Tasks {
+impl Drop for Shared {
     /// The last handle is gone, so nobody waits for an answer on it (a call holds a handle
     /// until it returns): the connection ends.
     fn drop(&mut self) {
@@ -112,12 +97,12 @@ impl Drop for Tasks {
 /// while writing its request or reading its answer, leaves the stream out of step (half a
 /// request written, or an answer nobody will read), after which nothing on the connection
 /// can be trusted.
-struct StopUnlessDone<'a>(Option<&'a Tasks>);
+struct StopUnlessDone<'a>(Option<&'a Shared>);
 
 impl Drop for StopUnlessDone<'_> {
     fn drop(&mut self) {
-        if let Some(tasks) = self.0 {
-            tasks.stop();
+        if let Some(connection) = self.0 {
+            connection.stop();
         }
     }
 }
@@ -126,16 +111,22 @@ impl Drop for StopUnlessDone<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct Connection(Arc<Shared>);
 
-/// What a connection's handles share.
+/// What a connection's handles share; dropped with the last handle, which stops the
+/// connection.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// Answer slots: taken by callers, in the order their requests are queued.
     waiting: mpsc::Sender<Waiting>,
+    /// The queue of requests to write (shared with the writer task).
     writer: Arc<RequestWriter>,
     /// Who reads the next answer: the reader task, or a caller alone on the connection.
     turn: Arc<ReadTurn>,
-    /// Dropped with the last handle, which stops the connection.
-    tasks: Tasks,
+    /// Set once the connection failed or was stopped; read by both tasks.
+    broken: Arc<AtomicBool>,
+    /// The task writing what callers queue while others' answers are awaited.
+    writer_task: AbortHandle,
+    /// The task reading answers for callers that are not alone on the connection.
+    reader_task: AbortHandle,
 }
 
 impl std::ops::Deref for Connection {
@@ -224,29 +215,24 @@ impl Connection {
             writer.abort_handle(),
             request_writer.clone(),
         ));
-        let tasks = Tasks {
-            broken,
-            writer: writer.abort_handle(),
-            reader: reader.abort_handle(),
-            requests: request_writer.clone(),
-            turn: turn.clone(),
-        };
         Connection(Arc::new(Shared {
             waiting,
             writer: request_writer,
             turn,
-            tasks,
+            broken,
+            writer_task: writer.abort_handle(),
+            reader_task: reader.abort_handle(),
         }))
     }
 
     /// True once the connection failed; it must be replaced.
     pub(crate) fn is_broken(&self) -> bool {
-        self.tasks.broken.load(Ordering::Relaxed)
+        self.broken.load(Ordering::Relaxed)
     }
 
     /// Drop the connection: pending requests fail and the socket is closed.
     pub(crate) fn close(&self) {
-        self.tasks.stop();
+        self.stop();
     }
 
     /// Send one request and wait for its answer, for at most `timeout`.
@@ -285,7 +271,7 @@ impl Connection {
         deadline: Instant,
         server: &str,
     ) -> Result<Reply> {
-        let mut stop = StopUnlessDone(Some(&self.tasks));
+        let mut stop = StopUnlessDone(Some(&self.0));
         // The reader task gives the state back once it has handed out the answer before.
         let Some(mut answers) = self.turn.take_claimed(deadline).await else {
             return Err(if self.is_broken() {
@@ -348,7 +334,7 @@ impl Connection {
     /// it). If the call is dropped before the batch is written, or the write fails, the
     /// connection is stopped.
     async fn write(&self, batch: Batch, own: &[u8], server: &str) -> Result<()> {
-        let mut stop = StopUnlessDone(Some(&self.tasks));
+        let mut stop = StopUnlessDone(Some(&self.0));
         let result = self.writer.write(batch, own, server).await;
         if result.is_ok() {
             stop.0 = None;
