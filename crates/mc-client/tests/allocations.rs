@@ -1,8 +1,8 @@
 //! What the client allocates per operation, counted on the thread that runs it. A call alone on
-//! its connection (as every call here is: one task) writes its request and reads its answer
+//! its connection (one task, as in most tests here) writes its request and reads its answer
 //! itself, with no channel: a `get` allocates nothing, a `set` nothing (once past the inline
 //! size), a 100-key `get_multi` about one per key found. With other calls in flight a call
-//! gets its answer over a channel: one allocation more.
+//! gets its answer over a channel: one allocation more (`a_get_among_many_allocates_once`).
 //!
 //! This file is its own test binary so that its counting allocator sees only these tests. The
 //! client runs on a current-thread runtime (its connection tasks run on that thread too) and
@@ -222,6 +222,68 @@ fn a_small_set_allocates_nothing_and_never_copies_the_key_or_value() {
             large_sets <= N + N / 50,
             "{large_sets} allocations for {N} sets of 4 KiB ({:.2} each)",
             large_sets as f64 / N as f64
+        );
+    });
+    setup.finish();
+}
+
+/// A large value is written from the request's own buffer: not copied again into the
+/// connection's write queue, which would grow past the size it keeps and be allocated anew
+/// for every such set.
+#[test]
+fn a_large_set_allocates_only_its_request() {
+    let setup = Setup::new();
+    let client = &setup.client;
+    setup.runtime.block_on(async {
+        let large = Bytes::from(vec![b'v'; 256 * 1024]);
+        for _ in 0..20 {
+            assert!(client.set("large", &large, 0).await.expect("answered"));
+        }
+        const SETS: usize = 200;
+        let allocations = allocations_of(async {
+            for _ in 0..SETS {
+                assert!(client.set("large", &large, 0).await.expect("answered"));
+            }
+        })
+        .await;
+        // The request's own buffer, sized once.
+        assert!(
+            allocations <= SETS + SETS / 50,
+            "{allocations} allocations for {SETS} sets of 256 KiB"
+        );
+    });
+    setup.finish();
+}
+
+/// With many calls in flight on one connection, a `get` gets its answer from the reader task
+/// over a channel: one allocation, and no more.
+#[test]
+fn a_get_among_many_allocates_once() {
+    let setup = Setup::with_key_read();
+    let client = &setup.client;
+    const TASKS: usize = 8;
+    setup.runtime.block_on(async {
+        let allocations = allocations_of(async {
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let client = client.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..N / TASKS {
+                            client.get::<Bytes>("key").await.expect("answered");
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("task");
+            }
+        })
+        .await;
+        // The channel per get; the tasks themselves and their join handles are a few more.
+        assert!(
+            allocations <= N + N / 50 + 4 * TASKS,
+            "{allocations} allocations for {N} gets from {TASKS} tasks ({:.2} each)",
+            allocations as f64 / N as f64
         );
     });
     setup.finish();
