@@ -352,7 +352,7 @@ impl Client {
         key: &str,
         exptime: Expiry,
     ) -> Result<Option<(Raw, Option<u64>)>> {
-        // The request is encoded once, on the stack until queued, and the full key is checked
+        // The request is encoded once, on the stack until written, and the full key is checked
         // and routed where it lies in it: a get allocates no key and no buffer of its own.
         let prefix = self.inner.options.key_prefix.as_bytes();
         let (wire, range) = RequestWire::retrieval(command, exptime.0, prefix, key.as_bytes());

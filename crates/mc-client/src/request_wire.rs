@@ -1,4 +1,5 @@
-//! A request's bytes from encoding until they are copied into a connection's write queue.
+//! A request's bytes from encoding until they are written (or copied into a connection's
+//! write queue).
 //! Short requests — every single-key retrieval with a key up to memcached's 250-byte limit,
 //! and stores of small values — are encoded on the stack, so they cost no buffer of their own;
 //! longer ones (large stores, multi-key reads) in a buffer of their own.
@@ -11,7 +12,7 @@ const INLINE: usize = 272;
 
 /// The encoded bytes of one request.
 // Large by design: the inline variant is what spares a `get` its allocation; it lives on the
-// caller's stack until copied into the write queue.
+// caller's stack until written or copied into the write queue.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum RequestWire {
     /// Encoded into the job itself.
