@@ -78,7 +78,8 @@ pub(crate) enum Hears {
 pub(crate) struct Batch {
     /// The socket, held while the batch is written.
     socket: Arc<WriteSocket>,
-    /// The caller's own request goes first, from the caller's buffer (it is not in `bytes`).
+    /// The caller's own request is the batch, written from the caller's buffer (`bytes` is
+    /// then empty).
     own_first: bool,
     bytes: BytesMut,
     /// The `noreply` callers among them, told once they are written.
@@ -257,17 +258,14 @@ impl RequestWriter {
         queue.deadline = None;
     }
 
-    /// Write `batch` by its deadline (`own`, the caller's request, first if the batch says
-    /// so), then tell its `noreply` callers. Whoever calls this has the writing; on success
+    /// Write `batch` by its deadline (`own`, the caller's request, if the batch is that),
+    /// then tell its `noreply` callers. Whoever calls this has the writing; on success
     /// it is given up, or handed to the writer task when more was queued meanwhile. On an
     /// error the batch is failed and the writing kept: the caller must stop the connection.
     pub(crate) async fn write(&self, batch: Batch, own: &[u8], server: &str) -> Result<()> {
-        let own = if batch.own_first { own } else { &[] };
-        let mut result = write_by(&batch.socket, own, batch.deadline, server).await;
-        if result.is_ok() {
-            result = write_by(&batch.socket, &batch.bytes, batch.deadline, server).await;
-        }
-        if let Err(e) = result {
+        // A batch that leaves the caller's request to it holds nothing else.
+        let bytes = if batch.own_first { own } else { &batch.bytes };
+        if let Err(e) = write_by(&batch.socket, bytes, batch.deadline, server).await {
             batch.fail(&e);
             return Err(e);
         }
