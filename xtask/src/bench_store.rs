@@ -1,8 +1,9 @@
 //! `cargo xtask bench store`: how the store scales from one thread to two, in process (no
 //! network), for the server's design (shards, shared reads) and the one before it (one lock,
-//! every operation exclusive); `gets-only` leaves the sets out. Runs mc-server's `store_scaling` bench, prints ops/s as
-//! median [min–max] over rounds and the two-thread / one-thread ratio per round, and the
-//! per-operation times the scaling model in docs/architecture.md is built from.
+//! every operation exclusive); `gets-only` leaves the sets out and `sets-only` the gets. Runs
+//! mc-server's `store_scaling` bench, prints ops/s as median [min–max] over rounds and the
+//! two-thread / one-thread ratio per round, and the per-operation times the scaling model in
+//! docs/architecture.md is built from.
 
 use serde_json::{json, Value};
 
@@ -12,13 +13,15 @@ use crate::Result;
 
 pub(crate) fn run(args: &[String]) -> Result {
     let options = TaskArgs::defaults(5, 2.0).parse(args, &["--rounds", "--seconds"], true)?;
-    // `gets-only`: the same run without sets, to see what the sets cost the scaling.
-    let gets_only = match options.rest.as_slice() {
-        [] => false,
-        [word] if word == "gets-only" => true,
+    // `gets-only` / `sets-only`: the same run with one kind of operation, to see what each
+    // costs the scaling. The bench's `--set-every N` makes one operation in N a set.
+    let (set_every, name) = match options.rest.as_slice() {
+        [] => (None, "store.json"),
+        [word] if word == "gets-only" => (Some("0"), "store-gets-only.json"),
+        [word] if word == "sets-only" => (Some("1"), "store-sets-only.json"),
         other => {
             return Err(format!(
-                "unknown arguments {other:?}; this task takes gets-only"
+                "unknown arguments {other:?}; this task takes gets-only or sets-only"
             ))
         }
     };
@@ -37,8 +40,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         .arg(options.seconds.to_string())
         .arg("--rounds")
         .arg(options.rounds.to_string());
-    if gets_only {
-        bench.args(["--set-every", "0"]);
+    if let Some(every) = set_every {
+        bench.args(["--set-every", every]);
     }
     let output = bench.output().map_err(|e| e.to_string())?;
     if !output.status.success() {
@@ -99,11 +102,6 @@ pub(crate) fn run(args: &[String]) -> Result {
             "ns_locked_per_op": design["ns_locked_per_op"],
         }));
     }
-    let name = if gets_only {
-        "store-gets-only.json"
-    } else {
-        "store.json"
-    };
     let result = json!({
         "date": crate::today(),
         "rounds": options.rounds,

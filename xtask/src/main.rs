@@ -7,7 +7,7 @@
 //! * `bench proto` — the codec's criterion benchmarks.
 //! * `bench server [--rounds N] [--seconds S]` — mc-server against Debian's memcached, side by
 //!   side with the same load generator; throughput, latency, CPU efficiency, memory.
-//! * `bench store [gets-only] [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
+//! * `bench store [gets-only | sets-only] [--rounds N] [--seconds S]` — the store's scaling from one thread to two, in
 //!   process, the server's design beside a single lock.
 //! * `bench syscalls [--seconds S]` — system calls per request of both servers (strace).
 //! * `bench restart [--rounds N]` — the restartable cache (-e) of both servers: save and restore time,
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         Some("compat") => compat(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [gets-only] [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench restart [--rounds N] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
+                "usage: cargo xtask <ci | compat | fuzz [--seconds N] [TARGET...] | bench proto | bench server [--rounds N] [--seconds S] | bench store [gets-only | sets-only] [--rounds N] [--seconds S] | bench syscalls [--seconds S] | bench restart [--rounds N] | bench scan [--rounds N] | bench client | bench session | bench --plot | soak [--seconds N]>"
             );
             return ExitCode::from(2);
         }
