@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use mc_testkit::CpuTimes;
 use serde_json::{json, Value};
 
 use crate::pinning;
@@ -168,19 +169,44 @@ pub(crate) struct Run {
     p50_us: Option<f64>,
     p99_us: Option<f64>,
     ops_per_cpu_s: f64,
+    /// The server's user and system time per request over the window, in µs.
+    user_us_per_op: f64,
+    system_us_per_op: f64,
     pub(crate) counters: Counters,
 }
 
 impl Run {
     fn to_json(&self) -> Value {
         json!({"ops_per_sec": self.ops_per_sec, "p50_us": self.p50_us, "p99_us": self.p99_us,
-               "ops_per_cpu_s": self.ops_per_cpu_s, "server_counters": self.counters.to_json()})
+               "ops_per_cpu_s": self.ops_per_cpu_s, "user_us_per_op": self.user_us_per_op,
+               "system_us_per_op": self.system_us_per_op,
+               "server_counters": self.counters.to_json()})
     }
 }
 
 /// The server's CPU time and counters now.
-fn snapshot(server: &Proc) -> Result<(f64, Counters)> {
-    Ok((server.cpu_seconds(), Counters::read(&server.stats()?)))
+fn snapshot(server: &Proc) -> Result<(CpuTimes, Counters)> {
+    Ok((server.cpu_times(), Counters::read(&server.stats()?)))
+}
+
+impl Run {
+    /// A run of `ops` requests in `seconds`, for which the server used `cpu`.
+    fn of(ops: f64, seconds: f64, cpu: CpuTimes, counters: Counters) -> Run {
+        let per_op = |t: f64| if ops > 0.0 { t * 1e6 / ops } else { 0.0 };
+        Run {
+            ops_per_sec: ops / seconds,
+            p50_us: None,
+            p99_us: None,
+            ops_per_cpu_s: if cpu.total() > 0.0 {
+                ops / cpu.total()
+            } else {
+                0.0
+            },
+            user_us_per_op: per_op(cpu.user),
+            system_us_per_op: per_op(cpu.system),
+            counters,
+        }
+    }
 }
 
 /// Run `mc-bench` in handshake mode against `server`.
@@ -261,13 +287,10 @@ pub(crate) fn run_mc_bench_observed(
             server.name
         ));
     }
-    let cpu = cpu_after - cpu_before;
     Ok(Run {
-        ops_per_sec: ops as f64 / window,
         p50_us: report["p50_us"].as_f64(),
         p99_us: report["p99_us"].as_f64(),
-        ops_per_cpu_s: if cpu > 0.0 { ops as f64 / cpu } else { 0.0 },
-        counters,
+        ..Run::of(ops as f64, window, cpu_after.since(cpu_before), counters)
     })
 }
 
@@ -319,14 +342,12 @@ fn run_memcaslap(server: &Proc, workload: &SlapWorkload, seconds: f64, pin: bool
             server.name
         ));
     }
-    let cpu = cpu_after - cpu_before;
-    Ok(Run {
-        ops_per_sec: ops / run_time,
-        p50_us: None,
-        p99_us: None,
-        ops_per_cpu_s: if cpu > 0.0 { ops / cpu } else { 0.0 },
+    Ok(Run::of(
+        ops,
+        run_time,
+        cpu_after.since(cpu_before),
         counters,
-    })
+    ))
 }
 
 /// Both servers' runs of one workload, round by round.
@@ -364,13 +385,21 @@ impl Comparison {
         let ops = |i| self.spread(i, |r| Some(r.ops_per_sec));
         let p99 = |i| self.spread(i, |r| r.p99_us);
         let hits = |i| self.spread(i, |r| Some(r.counters.hit_ratio())).median;
+        // The server's CPU per request, user + system (medians), to show where it goes.
+        let split = |i| {
+            format!(
+                "{:.2}+{:.2}",
+                self.spread(i, |r| Some(r.user_us_per_op)).median,
+                self.spread(i, |r| Some(r.system_us_per_op)).median
+            )
+        };
         let p99s = if self.rounds[0][0].p99_us.is_some() {
             format!("{:>7.0} {:>7.0}", p99(0).median, p99(1).median)
         } else {
             format!("{:>7} {:>7}", "-", "-")
         };
         println!(
-            "{:<9} {:<28} {:>2} {:>26} {:>26} {:>18} {p99s} {:>18} {:>5.3} {:>5.3}",
+            "{:<9} {:<28} {:>2} {:>26} {:>26} {:>18} {p99s} {:>18} {:>18} {:>18} {:>5.3} {:>5.3}",
             self.generator,
             self.workload,
             self.threads,
@@ -378,6 +407,8 @@ impl Comparison {
             ops(1).show(0),
             self.ratio(|r| r.ops_per_sec).show(2),
             self.ratio(|r| r.ops_per_cpu_s).show(2),
+            split(0),
+            split(1),
             hits(0),
             hits(1),
         );
@@ -390,6 +421,8 @@ impl Comparison {
                 "p50_us": self.spread(i, |r| r.p50_us).to_json(),
                 "p99_us": self.spread(i, |r| r.p99_us).to_json(),
                 "ops_per_cpu_s": self.spread(i, |r| Some(r.ops_per_cpu_s)).to_json(),
+                "user_us_per_op": self.spread(i, |r| Some(r.user_us_per_op)).to_json(),
+                "system_us_per_op": self.spread(i, |r| Some(r.system_us_per_op)).to_json(),
                 "hit_ratio": self.spread(i, |r| Some(r.counters.hit_ratio())).to_json(),
             })
         };
@@ -447,7 +480,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         crate::memcached_version()
     );
     println!(
-        "{:<9} {:<28} {:>2} {:>26} {:>26} {:>18} {:>7} {:>7} {:>18} {:>5} {:>5}",
+        "{:<9} {:<28} {:>2} {:>26} {:>26} {:>18} {:>7} {:>7} {:>18} {:>18} {:>18} {:>5} {:>5}",
         "generator",
         "workload",
         "-t",
@@ -457,6 +490,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         "p99 mc",
         "p99 us",
         "ops/CPU-s ratio",
+        "µs/req mc user+sys",
+        "µs/req us user+sys",
         "hit mc",
         "hit us"
     );

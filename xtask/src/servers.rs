@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mc_testkit::ServerProcess;
+use mc_testkit::{CpuTimes, ServerProcess};
 
 use crate::{workspace_root, Result};
 
@@ -28,9 +28,9 @@ pub(crate) enum Placement {
 }
 
 impl Proc {
-    /// The process's CPU time so far (user + system), in seconds.
-    pub(crate) fn cpu_seconds(&self) -> f64 {
-        self.process.cpu_seconds()
+    /// The process's CPU time so far, user and system, in seconds.
+    pub(crate) fn cpu_times(&self) -> CpuTimes {
+        self.process.cpu_times()
     }
 
     /// The resident set size, in MiB.

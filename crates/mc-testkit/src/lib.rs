@@ -124,6 +124,11 @@ impl ServerProcess {
         cpu_seconds(self.pid())
     }
 
+    /// CPU time the process has used, split into user and system time.
+    pub fn cpu_times(&self) -> CpuTimes {
+        cpu_times(self.pid())
+    }
+
     /// Start `memcached` on 127.0.0.1 with an ephemeral port, or `None` when it is not installed.
     pub fn start() -> Option<Memcached> {
         Memcached::start_with(&["-m", "64", "-t", "1"])
@@ -161,6 +166,35 @@ impl ServerProcess {
 
 /// CPU time (user + system) process `pid` has used, in seconds (0 when it cannot be read).
 pub fn cpu_seconds(pid: u32) -> f64 {
+    cpu_times(pid).total()
+}
+
+/// CPU time a process has used, in seconds, as the kernel accounts it (in clock ticks).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuTimes {
+    /// Time running the process's own code.
+    pub user: f64,
+    /// Time in the kernel on its behalf (system calls, the network stack it drives).
+    pub system: f64,
+}
+
+impl CpuTimes {
+    /// User and system time together.
+    pub fn total(&self) -> f64 {
+        self.user + self.system
+    }
+
+    /// The time used between `earlier` and this reading.
+    pub fn since(&self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            user: self.user - earlier.user,
+            system: self.system - earlier.system,
+        }
+    }
+}
+
+/// CPU time process `pid` has used, split (zeros when it cannot be read).
+pub fn cpu_times(pid: u32) -> CpuTimes {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces: utime
     // and stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
@@ -172,7 +206,10 @@ pub fn cpu_seconds(pid: u32) -> f64 {
             .and_then(|f| f.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    (ticks(11) + ticks(12)) / clock_ticks_per_second()
+    CpuTimes {
+        user: ticks(11) / clock_ticks_per_second(),
+        system: ticks(12) / clock_ticks_per_second(),
+    }
 }
 
 /// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 when it cannot be asked).
