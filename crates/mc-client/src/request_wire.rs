@@ -15,7 +15,7 @@ const INLINE: usize = 272;
 // caller's stack until written or copied into the write queue.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum RequestWire {
-    /// Encoded into the job itself.
+    /// Encoded into the value itself (on the caller's stack).
     Inline {
         /// Bytes of `bytes` in use.
         len: u16,
