@@ -40,41 +40,53 @@ fn answer_a_miss(listener: &TcpListener) {
     std::io::Write::write_all(&mut second, b"END\r\n").expect("answer");
 }
 
-/// The first connection's bytes up to its end (`Ok`) or a read timeout (`Err`); then one
-/// `get` on a second connection, answered as a miss.
-fn server_that_reads_late(
+/// What the server does on the first connection before the client gives up.
+#[derive(Clone, Copy)]
+enum First {
+    /// Reads nothing (the client's write fills the socket buffers).
+    ReadsNothing,
+    /// Reads the request and never answers it.
+    ReadsTheRequest,
+}
+
+/// A server on `listener`: on the first connection, `first`; once told (`go`), it reads that
+/// connection to its end (`Ok(bytes)`) or a read timeout (`Err`), then answers one `get` on a
+/// second connection as a miss.
+fn server(
     listener: TcpListener,
+    first: First,
     go: std::sync::mpsc::Receiver<()>,
 ) -> Result<usize, std::io::ErrorKind> {
-    let (mut first, _) = listener.accept().expect("accept");
-    // Nothing is read until the client has given up on its call.
+    let (mut conn, _) = listener.accept().expect("accept");
+    if let First::ReadsTheRequest = first {
+        let mut request = [0u8; 1024];
+        assert!(read_some(&mut conn, &mut request).expect("the request") > 0);
+    }
     go.recv().expect("go");
-    let end = read_to_end(&mut first);
+    let end = read_to_end(&mut conn);
     answer_a_miss(&listener);
     end
 }
 
-/// Read the first connection's request and never answer it; once told, read that connection
-/// to its end (or a read timeout), then answer one `get` on a second connection.
-fn server_that_never_answers(
-    listener: TcpListener,
-    go: std::sync::mpsc::Receiver<()>,
-) -> Result<usize, std::io::ErrorKind> {
-    let (mut first, _) = listener.accept().expect("accept");
-    let mut request = [0u8; 1024];
-    assert!(read_some(&mut first, &mut request).expect("the request") > 0);
-    go.recv().expect("go");
-    let end = read_to_end(&mut first);
-    answer_a_miss(&listener);
-    end
+/// Start [`server`] on an ephemeral loopback port: its address, the sender that lets it go
+/// on, and its thread.
+fn start_server(
+    first: First,
+) -> (
+    String,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<Result<usize, std::io::ErrorKind>>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || server(listener, first, go_rx));
+    (addr, go, thread)
 }
 
 #[tokio::test]
 async fn a_call_dropped_mid_write_closes_its_connection() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    let (go, go_rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || server_that_reads_late(listener, go_rx));
+    let (addr, go, server) = start_server(First::ReadsNothing);
     let options = Options {
         io_timeout: Duration::from_secs(10),
         max_value_length: 2 * BIG,
@@ -102,10 +114,7 @@ async fn a_call_dropped_mid_write_closes_its_connection() {
 
 #[tokio::test]
 async fn a_call_dropped_before_its_answer_closes_its_connection() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    let (go, go_rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || server_that_never_answers(listener, go_rx));
+    let (addr, go, server) = start_server(First::ReadsTheRequest);
     let options = Options {
         io_timeout: Duration::from_secs(10),
         ..Options::default()
