@@ -168,25 +168,10 @@ pub(crate) struct Run {
     /// Latency percentiles (µs), when the generator reports them.
     p50_us: Option<f64>,
     p99_us: Option<f64>,
-    ops_per_cpu_s: f64,
     /// The server's user and system time per request over the window, in µs.
     user_us_per_op: f64,
     system_us_per_op: f64,
     pub(crate) counters: Counters,
-}
-
-impl Run {
-    fn to_json(&self) -> Value {
-        json!({"ops_per_sec": self.ops_per_sec, "p50_us": self.p50_us, "p99_us": self.p99_us,
-               "ops_per_cpu_s": self.ops_per_cpu_s, "user_us_per_op": self.user_us_per_op,
-               "system_us_per_op": self.system_us_per_op,
-               "server_counters": self.counters.to_json()})
-    }
-}
-
-/// The server's CPU time and counters now.
-fn snapshot(server: &Proc) -> Result<(CpuTimes, Counters)> {
-    Ok((server.cpu_times(), Counters::read(&server.stats()?)))
 }
 
 impl Run {
@@ -197,16 +182,33 @@ impl Run {
             ops_per_sec: ops / seconds,
             p50_us: None,
             p99_us: None,
-            ops_per_cpu_s: if cpu.total() > 0.0 {
-                ops / cpu.total()
-            } else {
-                0.0
-            },
             user_us_per_op: per_op(cpu.user),
             system_us_per_op: per_op(cpu.system),
             counters,
         }
     }
+
+    /// Requests per second of the server's CPU time (0 when none was measured).
+    fn ops_per_cpu_s(&self) -> f64 {
+        let us = self.user_us_per_op + self.system_us_per_op;
+        if us > 0.0 {
+            1e6 / us
+        } else {
+            0.0
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"ops_per_sec": self.ops_per_sec, "p50_us": self.p50_us, "p99_us": self.p99_us,
+               "ops_per_cpu_s": self.ops_per_cpu_s(), "user_us_per_op": self.user_us_per_op,
+               "system_us_per_op": self.system_us_per_op,
+               "server_counters": self.counters.to_json()})
+    }
+}
+
+/// The server's CPU time and counters now.
+fn snapshot(server: &Proc) -> Result<(CpuTimes, Counters)> {
+    Ok((server.cpu_times(), Counters::read(&server.stats()?)))
 }
 
 /// Run `mc-bench` in handshake mode against `server`.
@@ -406,7 +408,7 @@ impl Comparison {
             ops(0).show(0),
             ops(1).show(0),
             self.ratio(|r| r.ops_per_sec).show(2),
-            self.ratio(|r| r.ops_per_cpu_s).show(2),
+            self.ratio(Run::ops_per_cpu_s).show(2),
             split(0),
             split(1),
             hits(0),
@@ -420,7 +422,7 @@ impl Comparison {
                 "ops_per_sec": self.spread(i, |r| Some(r.ops_per_sec)).to_json(),
                 "p50_us": self.spread(i, |r| r.p50_us).to_json(),
                 "p99_us": self.spread(i, |r| r.p99_us).to_json(),
-                "ops_per_cpu_s": self.spread(i, |r| Some(r.ops_per_cpu_s)).to_json(),
+                "ops_per_cpu_s": self.spread(i, |r| Some(r.ops_per_cpu_s())).to_json(),
                 "user_us_per_op": self.spread(i, |r| Some(r.user_us_per_op)).to_json(),
                 "system_us_per_op": self.spread(i, |r| Some(r.system_us_per_op)).to_json(),
                 "hit_ratio": self.spread(i, |r| Some(r.counters.hit_ratio())).to_json(),
@@ -430,7 +432,7 @@ impl Comparison {
             "generator": self.generator, "workload": self.workload, "threads": self.threads,
             "memcached": server(0), "mc_server": server(1),
             "ratio_ops": self.ratio(|r| r.ops_per_sec).to_json(),
-            "ratio_ops_per_cpu": self.ratio(|r| r.ops_per_cpu_s).to_json(),
+            "ratio_ops_per_cpu": self.ratio(Run::ops_per_cpu_s).to_json(),
             "rounds": self.rounds.iter().map(|r| json!({"memcached": r[0].to_json(), "mc_server": r[1].to_json()})).collect::<Vec<_>>(),
         })
     }
