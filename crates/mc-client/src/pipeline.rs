@@ -354,6 +354,8 @@ impl Connection {
         server: &str,
     ) -> Vec<Result<Reply>> {
         let deadline = deadline_after(timeout);
+        self.writer
+            .reserve(batch.iter().map(|(bytes, _)| bytes.len()).sum());
         let mut pending = Vec::with_capacity(batch.len());
         for (bytes, expect) in batch {
             pending.push(

@@ -242,6 +242,15 @@ impl RequestWriter {
         (hears, None)
     }
 
+    /// Make room in the queue for `bytes` more, in one allocation: a batch about to queue
+    /// many requests then does not grow the queue (copying what it holds) as it goes.
+    pub(crate) fn reserve(&self, bytes: usize) {
+        let mut queue = self.lock();
+        if queue.socket.is_some() {
+            queue.bytes.reserve(bytes);
+        }
+    }
+
     /// Take the writing if nobody has it and something is queued.
     pub(crate) fn claim(&self) -> Option<Batch> {
         take_if_free(&mut self.lock())
